@@ -1,0 +1,225 @@
+//! The per-backend cache: checked function entries keyed by pg_proc row version, and live instances
+//! keyed by (module, role). Stored-module changes reach it as relcache invalidations of the catalog
+//! table, which bump a generation number that entries over stored modules are checked against.
+
+use crate::engine::{CompiledModule, ModuleHash};
+use crate::error::{PlWasmError, Result};
+use crate::instance::LiveInstance;
+use crate::proc::{self, ProcInfo, ProcVersion};
+use crate::source::ModuleSource;
+use crate::types::{wasm_signature_of, Signature};
+use crate::{engine, module_store, traps};
+use pgrx::pg_sys::{self, Oid};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use wasmtime::{ExternType, FuncType};
+
+/// Counters for one function in this backend, shown by plwasm.backend_stats().
+#[derive(Default)]
+pub struct FunctionStats {
+    pub calls: Cell<u64>,
+    pub compiles: Cell<u64>,
+    pub instantiations: Cell<u64>,
+    pub traps: Cell<u64>,
+    pub fuel: Cell<u64>,
+}
+
+impl FunctionStats {
+    #[inline]
+    pub fn add(counter: &Cell<u64>, n: u64) {
+        counter.set(counter.get().wrapping_add(n));
+    }
+}
+
+/// A function whose module compiled and whose export matches its SQL declaration.
+pub struct FunctionEntry {
+    version: ProcVersion,
+    /// For stored modules: the module generation this entry was checked against.
+    module_generation: Option<u64>,
+    pub display_name: String,
+    pub module: Rc<CompiledModule>,
+    pub export: String,
+    pub signature: Signature,
+    pub strict: bool,
+    pub stats: Rc<FunctionStats>,
+}
+
+type InstanceKey = (ModuleHash, Oid);
+
+#[derive(Default)]
+struct BackendCache {
+    functions: HashMap<Oid, Rc<FunctionEntry>>,
+    instances: HashMap<InstanceKey, Rc<RefCell<LiveInstance>>>,
+    stats: BTreeMap<u32, Rc<FunctionStats>>,
+}
+
+thread_local! {
+    static CACHE: RefCell<BackendCache> = RefCell::new(BackendCache::default());
+    static MODULE_GENERATION: Cell<u64> = const { Cell::new(0) };
+    static STORE_RELID: Cell<Oid> = const { Cell::new(pg_sys::InvalidOid) };
+}
+
+/// Registered in _PG_init: any invalidation of the module catalog (or of all relations) is a new generation.
+pub fn register_invalidation_callback() {
+    #[pgrx::pg_guard]
+    unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: Oid) {
+        let store = STORE_RELID.with(Cell::get);
+        if relid == pg_sys::InvalidOid || relid == store || store == pg_sys::InvalidOid {
+            MODULE_GENERATION.with(|g| g.set(g.get() + 1));
+        }
+    }
+    // SAFETY: registers a callback that only touches thread-local counters, never the catalogs.
+    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_invalidation), pg_sys::Datum::from(0)) }
+}
+
+fn module_generation() -> u64 {
+    MODULE_GENERATION.with(Cell::get)
+}
+
+fn stats_for(oid: Oid) -> Rc<FunctionStats> {
+    CACHE.with(|c| c.borrow_mut().stats.entry(oid.to_u32()).or_default().clone())
+}
+
+/// The checked entry for a function, rebuilt if its pg_proc row or its stored module changed.
+pub fn function_entry(oid: Oid) -> Result<Rc<FunctionEntry>> {
+    let version = proc::version(oid)?;
+    let cached = CACHE.with(|c| c.borrow().functions.get(&oid).cloned());
+    if let Some(entry) = cached {
+        let module_current = entry.module_generation.is_none_or(|g| g == module_generation());
+        if entry.version == version && module_current {
+            return Ok(entry);
+        }
+    }
+    let info = proc::info(oid)?;
+    let entry = Rc::new(build_entry(oid, &info).map_err(|e| e.in_function(&info.display_name))?);
+    CACHE.with(|c| c.borrow_mut().functions.insert(oid, entry.clone()));
+    Ok(entry)
+}
+
+/// Check a function's body against its declaration, compiling the module if needed.
+/// Used by both the validator and the call handler.
+pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<FunctionEntry> {
+    let signature = Signature::from_sql(&info.arg_types, info.ret_type, info.returns_set)?;
+    let stats = stats_for(oid);
+    let (module, compiled_now, requested_export, module_generation) = match ModuleSource::parse(&info.body)? {
+        ModuleSource::Inline(bytes) => {
+            let (module, compiled_now) = engine::compile(&bytes)?;
+            (module, compiled_now, None, None)
+        }
+        ModuleSource::Stored { module, export } => {
+            // Read the generation first: a change committed while we load bumps it again.
+            let generation = module_generation();
+            remember_store_relid();
+            let (compiled, compiled_now) = module_store::load(&module)?;
+            (compiled, compiled_now, export, Some(generation))
+        }
+    };
+    if compiled_now {
+        FunctionStats::add(&stats.compiles, 1);
+    }
+    let (export, ty) = choose_export(&module, requested_export.as_deref(), &info.proname)?;
+    check_signature(&signature, &export, &ty, &info.display_name)?;
+    Ok(FunctionEntry {
+        version: info.version,
+        module_generation,
+        display_name: info.display_name.clone(),
+        module,
+        export,
+        signature,
+        strict: info.strict,
+        stats,
+    })
+}
+
+fn remember_store_relid() {
+    if let Some(relid) = module_store::store_relid() {
+        STORE_RELID.with(|r| r.set(relid));
+    }
+}
+
+/// The export to call: the one named in the body, else one named like the SQL function,
+/// else the module's only exported function.
+pub fn choose_export(module: &CompiledModule, requested: Option<&str>, proname: &str) -> Result<(String, FuncType)> {
+    let functions: Vec<(String, FuncType)> = module
+        .module
+        .exports()
+        .filter_map(|e| match e.ty() {
+            ExternType::Func(ty) => Some((e.name().to_string(), ty)),
+            _ => None,
+        })
+        .collect();
+    let wanted = requested.unwrap_or(proname);
+    if let Some(found) = functions.iter().find(|(name, _)| name == wanted) {
+        return Ok(found.clone());
+    }
+    if requested.is_none() && functions.len() == 1 {
+        return Ok(functions[0].clone());
+    }
+    let listed = if functions.is_empty() {
+        "The module exports no functions.".to_string()
+    } else {
+        format!("It exports: {}.", functions.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "))
+    };
+    let is_other_kind = module.module.exports().any(|e| e.name() == wanted);
+    let problem = if is_other_kind { "is not a function" } else { "does not exist" };
+    Err(PlWasmError::definition(format!("export \"{wanted}\" {problem} in the module"))
+        .with_detail(listed)
+        .with_hint("Name the export in the body as 'module:export', or export a function named like the SQL function."))
+}
+
+fn check_signature(signature: &Signature, export: &str, ty: &FuncType, function: &str) -> Result<()> {
+    let expected = signature.expected_wasm();
+    let found = wasm_signature_of(ty).map_err(|t| {
+        PlWasmError::definition(format!("export \"{export}\" uses the wasm type {t}, which plwasm cannot pass"))
+    })?;
+    if found != expected {
+        return Err(PlWasmError::definition(format!(
+            "export \"{export}\" has wasm signature {found}, but {function} needs {expected}"
+        ))
+        .with_detail(format!("expected {expected}, found {found}")));
+    }
+    Ok(())
+}
+
+/// The live instance of a function's module for a role, instantiating it on first use.
+pub fn instance_for(entry: &FunctionEntry, role: Oid) -> Result<Rc<RefCell<LiveInstance>>> {
+    let key = (entry.module.hash, role);
+    if let Some(found) = CACHE.with(|c| c.borrow().instances.get(&key).cloned()) {
+        return Ok(found);
+    }
+    FunctionStats::add(&entry.stats.instantiations, 1);
+    let instance = match LiveInstance::new(&entry.module) {
+        Ok(instance) => Rc::new(RefCell::new(instance)),
+        Err((error, mut data)) => {
+            FunctionStats::add(&entry.stats.traps, 1);
+            crate::handler::emit_guest_output(&mut data.wasi);
+            return Err(traps::classify(&error, &entry.display_name));
+        }
+    };
+    CACHE.with(|c| c.borrow_mut().instances.insert(key, instance.clone()));
+    Ok(instance)
+}
+
+/// Forget an instance after a trap; call sites still holding it see `discarded` and fetch a new one.
+pub fn discard_instance(entry: &FunctionEntry, role: Oid, instance: &Rc<RefCell<LiveInstance>>) {
+    instance.borrow_mut().discarded = true;
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        let key = (entry.module.hash, role);
+        if cache.instances.get(&key).is_some_and(|i| Rc::ptr_eq(i, instance)) {
+            cache.instances.remove(&key);
+        }
+    });
+}
+
+/// A snapshot of every function's counters, for plwasm.backend_stats().
+pub fn stats_snapshot() -> Vec<(Oid, [u64; 5])> {
+    CACHE.with(|c| {
+        c.borrow()
+            .stats
+            .iter()
+            .map(|(oid, s)| (Oid::from(*oid), [s.calls.get(), s.compiles.get(), s.instantiations.get(), s.traps.get(), s.fuel.get()]))
+            .collect()
+    })
+}

@@ -1,0 +1,125 @@
+//! The backend's one wasmtime Engine and Linker, and the cache of compiled modules keyed by content hash.
+
+use crate::error::{PlWasmError, Result};
+use crate::instance::StoreData;
+use crate::{gucs, source, wasi};
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::OnceLock;
+use wasmtime::{Config, Engine, ExternType, InstancePre, Linker, Module, OptLevel};
+
+pub type ModuleHash = [u8; 32];
+
+/// A module compiled once in this backend, ready to instantiate cheaply.
+pub struct CompiledModule {
+    pub hash: ModuleHash,
+    pub module: Module,
+    pub pre: InstancePre<StoreData>,
+}
+
+impl CompiledModule {
+    pub fn hash_hex(&self) -> String {
+        hex::encode(self.hash)
+    }
+
+    /// Names of the exported functions, in export order.
+    pub fn function_exports(&self) -> Vec<String> {
+        self.module
+            .exports()
+            .filter(|e| matches!(e.ty(), ExternType::Func(_)))
+            .map(|e| e.name().to_string())
+            .collect()
+    }
+}
+
+struct Runtime {
+    engine: Engine,
+    linker: Linker<StoreData>,
+}
+
+// Created on first use in a backend, never in the postmaster, so each backend owns its own.
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
+thread_local! {
+    static MODULES: RefCell<HashMap<ModuleHash, Rc<CompiledModule>>> = RefCell::new(HashMap::new());
+}
+
+fn runtime() -> &'static Runtime {
+    RUNTIME.get_or_init(|| {
+        let mut config = Config::new();
+        // Fuel bounds every call; plwasm.fuel_per_call says how much.
+        config.consume_fuel(true);
+        // Deep recursion becomes a trap (54001) long before PostgreSQL's own stack runs out.
+        config.max_wasm_stack(gucs::max_stack_bytes());
+        config.cranelift_opt_level(OptLevel::Speed);
+        // The crate is built without parallel-compilation: no threads may run inside a backend,
+        // whose signal handlers assume the main thread.
+        let engine = Engine::new(&config).expect("a fixed, valid wasmtime configuration");
+        let mut linker = Linker::new(&engine);
+        wasi::add_to_linker(&mut linker).expect("WASI preview 1 names are unique");
+        Runtime { engine, linker }
+    })
+}
+
+pub fn engine() -> &'static Engine {
+    &runtime().engine
+}
+
+pub fn hash_of(bytes: &[u8]) -> ModuleHash {
+    Sha256::digest(bytes).into()
+}
+
+/// The compiled module with this hash, if this backend has compiled it.
+pub fn cached(hash: &ModuleHash) -> Option<Rc<CompiledModule>> {
+    MODULES.with(|m| m.borrow().get(hash).cloned())
+}
+
+/// Compile (or find already compiled) a module; the flag says whether it was compiled just now.
+pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, bool)> {
+    source::check_size(bytes.len())?;
+    let hash = hash_of(bytes);
+    if let Some(found) = cached(&hash) {
+        return Ok((found, false));
+    }
+    let rt = runtime();
+    let module = Module::new(&rt.engine, bytes).map_err(|e| {
+        PlWasmError::definition("the module is not valid WebAssembly").with_detail(format!("{e:#}"))
+    })?;
+    check_imports(&module)?;
+    let pre = rt.linker.instantiate_pre(&module).map_err(|e| {
+        PlWasmError::definition("the module's imports cannot be linked").with_detail(format!("{e:#}"))
+    })?;
+    let compiled = Rc::new(CompiledModule { hash, module, pre });
+    MODULES.with(|m| m.borrow_mut().insert(hash, compiled.clone()));
+    Ok((compiled, true))
+}
+
+/// Imports must be WASI preview 1 functions with their standard types; nothing else is provided.
+fn check_imports(module: &Module) -> Result<()> {
+    let refused: Vec<String> = module
+        .imports()
+        .filter(|import| {
+            let provided = import.module() == wasi::MODULE
+                && matches!(import.ty(), ExternType::Func(ref ty) if wasi::provides(import.name(), ty));
+            !provided
+        })
+        .map(|import| format!("{}.{} ({})", import.module(), import.name(), describe(&import.ty())))
+        .collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(PlWasmError::definition(format!("the module imports {} that plwasm does not provide", refused.join(", ")))
+        .with_hint(format!("A module may import only functions of WASI preview 1 (\"{}\").", wasi::MODULE)))
+}
+
+fn describe(ty: &ExternType) -> &'static str {
+    match ty {
+        ExternType::Func(_) => "function",
+        ExternType::Global(_) => "global",
+        ExternType::Table(_) => "table",
+        ExternType::Memory(_) => "memory",
+        _ => "other",
+    }
+}

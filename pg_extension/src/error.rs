@@ -1,0 +1,120 @@
+//! The one error type of plwasm: every failure knows its SQLSTATE and becomes an ERROR only at the edge.
+
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+use std::fmt;
+
+/// What went wrong, which decides the SQLSTATE a user sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Malformed module, missing export, signature or type mismatch (42P13).
+    InvalidDefinition,
+    /// The guest trapped (38000).
+    Trap,
+    /// Fuel ran out, or a module is larger than allowed (54000).
+    ProgramLimit,
+    /// Wasm stack exhausted (54001).
+    StackExhausted,
+    /// Memory cap reached (53200).
+    OutOfMemory,
+    /// A feature that is not there yet (0A000).
+    NotSupported,
+    /// A guest result that does not fit the SQL type (22003).
+    OutOfRange,
+    /// A date or timestamp result outside PostgreSQL's range (22008).
+    DatetimeOverflow,
+    /// The role may not do this (42501).
+    InsufficientPrivilege,
+    /// A named object does not exist (42704).
+    UndefinedObject,
+    /// A name or value the user passed is not acceptable (22023).
+    InvalidParameter,
+}
+
+impl ErrorKind {
+    pub fn sqlstate(self) -> PgSqlErrorCode {
+        use PgSqlErrorCode::*;
+        match self {
+            ErrorKind::InvalidDefinition => ERRCODE_INVALID_FUNCTION_DEFINITION,
+            ErrorKind::Trap => ERRCODE_EXTERNAL_ROUTINE_EXCEPTION,
+            ErrorKind::ProgramLimit => ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            ErrorKind::StackExhausted => ERRCODE_STATEMENT_TOO_COMPLEX,
+            ErrorKind::OutOfMemory => ERRCODE_OUT_OF_MEMORY,
+            ErrorKind::NotSupported => ERRCODE_FEATURE_NOT_SUPPORTED,
+            ErrorKind::OutOfRange => ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            ErrorKind::DatetimeOverflow => ERRCODE_DATETIME_FIELD_OVERFLOW,
+            ErrorKind::InsufficientPrivilege => ERRCODE_INSUFFICIENT_PRIVILEGE,
+            ErrorKind::UndefinedObject => ERRCODE_UNDEFINED_OBJECT,
+            ErrorKind::InvalidParameter => ERRCODE_INVALID_PARAMETER_VALUE,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PlWasmError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+}
+
+pub type Result<T> = std::result::Result<T, PlWasmError>;
+
+impl PlWasmError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        PlWasmError { kind, message: message.into(), detail: None, hint: None }
+    }
+
+    pub fn definition(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidDefinition, message)
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Prefix the message with the function it concerns, e.g. `wasm function add(integer,integer): …`.
+    pub fn in_function(mut self, function: &str) -> Self {
+        self.message = format!("wasm function {function}: {}", self.message);
+        self
+    }
+
+    /// Raise this as a PostgreSQL ERROR. Call only with no wasm frames on the stack.
+    pub fn raise(self) -> ! {
+        let mut report = ErrorReport::new(self.kind.sqlstate(), self.message, "plwasm");
+        if let Some(detail) = self.detail {
+            report = report.set_detail(detail);
+        }
+        if let Some(hint) = self.hint {
+            report = report.set_hint(hint);
+        }
+        report.report(PgLogLevel::ERROR);
+        unreachable!("ERROR-level reports do not return")
+    }
+}
+
+impl fmt::Display for PlWasmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Unwrap a result at an entry point, turning an error into a PostgreSQL ERROR.
+pub trait OrRaise<T> {
+    fn or_raise(self) -> T;
+}
+
+impl<T> OrRaise<T> for Result<T> {
+    fn or_raise(self) -> T {
+        match self {
+            Ok(value) => value,
+            Err(error) => error.raise(),
+        }
+    }
+}

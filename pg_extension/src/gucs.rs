@@ -1,0 +1,105 @@
+//! The `plwasm.*` configuration parameters and the effective limits derived from them.
+//!
+//! Limits an ordinary role could use to switch protection off come in pairs: a superuser-only
+//! ceiling (`plwasm.max_*`) and, where lowering makes sense, a user setting clamped to it.
+
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::PostgresGucEnum;
+
+/// Default fuel per call: about a second of straight-line wasm on this class of machine.
+pub const DEFAULT_FUEL: i32 = 1_000_000_000;
+
+pub static FUEL_PER_CALL: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_FUEL);
+pub static MAX_FUEL_PER_CALL: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_FUEL);
+pub static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(256);
+pub static MAX_MODULE_SIZE_KB: GucSetting<i32> = GucSetting::<i32>::new(16 * 1024);
+pub static MAX_STACK_KB: GucSetting<i32> = GucSetting::<i32>::new(512);
+pub static WASI_OUTPUT: GucSetting<WasiOutput> = GucSetting::<WasiOutput>::new(WasiOutput::Notice);
+
+/// Where a WASI guest's stdout and stderr lines go.
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum WasiOutput {
+    Notice,
+    Log,
+    Off,
+}
+
+pub fn register() {
+    GucRegistry::define_int_guc(
+        c"plwasm.fuel_per_call",
+        c"Fuel (wasmtime fuel units, roughly wasm instructions) one call of a wasm function may use.",
+        c"Any role may lower it; it is clamped to plwasm.max_fuel_per_call.",
+        &FUEL_PER_CALL,
+        1,
+        i32::MAX,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"plwasm.max_fuel_per_call",
+        c"Ceiling on plwasm.fuel_per_call, settable only by superusers.",
+        c"",
+        &MAX_FUEL_PER_CALL,
+        1,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"plwasm.max_memory",
+        c"Largest linear memory one wasm instance may have.",
+        c"Growing past it fails the call with out_of_memory (53200).",
+        &MAX_MEMORY_MB,
+        1,
+        4096,
+        GucContext::Suset,
+        GucFlags::UNIT_MB,
+    );
+    GucRegistry::define_int_guc(
+        c"plwasm.max_module_size",
+        c"Largest wasm module (binary, or WAT source) that plwasm accepts.",
+        c"",
+        &MAX_MODULE_SIZE_KB,
+        1,
+        1024 * 1024,
+        GucContext::Suset,
+        GucFlags::UNIT_KB,
+    );
+    GucRegistry::define_int_guc(
+        c"plwasm.max_stack",
+        c"Largest native stack a wasm call may use.",
+        c"Fixed when the backend first runs wasm; deeper recursion fails with statement_too_complex (54001).",
+        &MAX_STACK_KB,
+        64,
+        2048,
+        GucContext::SuBackend,
+        GucFlags::UNIT_KB,
+    );
+    GucRegistry::define_enum_guc(
+        c"plwasm.wasi_output",
+        c"Where lines a WASI guest writes to stdout or stderr go: notice, log or off.",
+        c"",
+        &WASI_OUTPUT,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+}
+
+/// Fuel for one call: the user's setting, never above the superuser's ceiling.
+#[inline]
+pub fn fuel_per_call() -> u64 {
+    FUEL_PER_CALL.get().min(MAX_FUEL_PER_CALL.get()) as u64
+}
+
+#[inline]
+pub fn max_memory_bytes() -> usize {
+    MAX_MEMORY_MB.get() as usize * 1024 * 1024
+}
+
+pub fn max_module_size_bytes() -> usize {
+    MAX_MODULE_SIZE_KB.get() as usize * 1024
+}
+
+pub fn max_stack_bytes() -> usize {
+    MAX_STACK_KB.get() as usize * 1024
+}

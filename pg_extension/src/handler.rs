@@ -1,0 +1,135 @@
+//! The call handler: finds (once per query) the function's checked entry and live instance, then per
+//! row only fills parameter slots, sets fuel and calls into the guest.
+
+use crate::cache::{self, FunctionEntry, FunctionStats};
+use crate::error::{ErrorKind, OrRaise, PlWasmError, Result};
+use crate::gucs::{self, WasiOutput};
+use crate::instance::LiveInstance;
+use crate::types::ReturnType;
+use crate::wasi::WasiState;
+use crate::{abi, traps};
+use pgrx::pg_sys::{self, Datum, Oid};
+use pgrx::PgMemoryContexts;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasmtime::{Func, ValRaw};
+
+/// What one call site (one `FmgrInfo`, so one use of the function in one query) keeps between rows.
+struct CallSite {
+    entry: Rc<FunctionEntry>,
+    role: Oid,
+    instance: Rc<RefCell<LiveInstance>>,
+    func: Func,
+    /// Parameter slots, reused by every call; the result comes back in slot 0.
+    slots: Vec<ValRaw>,
+}
+
+impl CallSite {
+    fn new(fn_oid: Oid) -> Result<CallSite> {
+        let entry = cache::function_entry(fn_oid)?;
+        // SAFETY: reads the current user id.
+        let role = unsafe { pg_sys::GetUserId() };
+        let (instance, func) = bind(&entry, role)?;
+        let width = entry.signature.params.len().max(1);
+        Ok(CallSite { entry, role, instance, func, slots: vec![ValRaw::i64(0); width] })
+    }
+
+    /// One call. SAFETY: `fcinfo` is the call's valid FunctionCallInfo.
+    #[inline]
+    unsafe fn invoke(&mut self, fcinfo: pg_sys::FunctionCallInfo) -> Result<Datum> {
+        let role = pg_sys::GetUserId();
+        if role != self.role || self.instance.borrow().discarded {
+            (self.instance, self.func) = bind(&self.entry, role)?;
+            self.role = role;
+        }
+        let params = &self.entry.signature.params;
+        let args = (*fcinfo).args.as_slice(params.len());
+        if !self.entry.strict {
+            if let Some(i) = args.iter().position(|a| a.isnull) {
+                return Err(null_argument(i).in_function(&self.entry.display_name));
+            }
+        }
+        for (slot, (ty, arg)) in self.slots.iter_mut().zip(params.iter().zip(args)) {
+            *slot = abi::to_raw(*ty, arg.value);
+        }
+
+        let mut live = self.instance.borrow_mut();
+        LiveInstance::arm(&mut live.store);
+        // SAFETY: the export's type was checked against the signature when the entry was built, the
+        // slots hold one value of the right type per parameter and room for the one result, and
+        // `func` comes from this store's instance.
+        let outcome = self.func.call_unchecked(&mut live.store, self.slots.as_mut_slice() as *mut [ValRaw]);
+        let stats = &self.entry.stats;
+        FunctionStats::add(&stats.calls, 1);
+        FunctionStats::add(&stats.fuel, live.fuel_used());
+        if live.store.data().wasi.has_output() {
+            emit_guest_output(&mut live.store.data_mut().wasi);
+        }
+        drop(live);
+
+        match outcome {
+            Ok(()) => match self.entry.signature.ret {
+                ReturnType::Void => Ok(Datum::from(0)),
+                ReturnType::Scalar(ty) => {
+                    abi::from_raw(ty, self.slots[0]).map_err(|e| e.in_function(&self.entry.display_name))
+                }
+            },
+            Err(error) => {
+                FunctionStats::add(&stats.traps, 1);
+                cache::discard_instance(&self.entry, role, &self.instance);
+                if traps::is_clean_exit(&error) && self.entry.signature.ret == ReturnType::Void {
+                    return Ok(Datum::from(0));
+                }
+                Err(traps::classify(&error, &self.entry.display_name))
+            }
+        }
+    }
+}
+
+fn bind(entry: &FunctionEntry, role: Oid) -> Result<(Rc<RefCell<LiveInstance>>, Func)> {
+    let instance = cache::instance_for(entry, role)?;
+    let func = {
+        let mut live = instance.borrow_mut();
+        let live = &mut *live;
+        live.instance.get_func(&mut live.store, &entry.export)
+    };
+    let func = func.ok_or_else(|| {
+        PlWasmError::definition(format!("export \"{}\" is missing from the instance", entry.export))
+            .in_function(&entry.display_name)
+    })?;
+    Ok((instance, func))
+}
+
+fn null_argument(index: usize) -> PlWasmError {
+    PlWasmError::new(
+        ErrorKind::NotSupported,
+        format!("argument {} is NULL, and wasm functions cannot receive NULL yet", index + 1),
+    )
+    .with_hint("Declare the function STRICT so that PostgreSQL returns NULL without calling it.")
+}
+
+/// Send what a WASI guest printed to the client or the log, as plwasm.wasi_output says.
+pub fn emit_guest_output(wasi: &mut WasiState) {
+    let lines = wasi.take_lines();
+    match gucs::WASI_OUTPUT.get() {
+        WasiOutput::Notice => lines.iter().for_each(|line| pgrx::notice!("{line}")),
+        WasiOutput::Log => lines.iter().for_each(|line| pgrx::log!("{line}")),
+        WasiOutput::Off => {}
+    }
+}
+
+/// The language's call handler body. SAFETY: `fcinfo` is a valid call of a LANGUAGE wasm function.
+pub unsafe fn call(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
+    let flinfo = (*fcinfo).flinfo;
+    if !(*fcinfo).context.is_null() && pgrx::is_a((*fcinfo).context, pg_sys::NodeTag::T_TriggerData) {
+        PlWasmError::new(ErrorKind::NotSupported, "wasm functions cannot be used as triggers yet").raise();
+    }
+    let mut site = (*flinfo).fn_extra as *mut CallSite;
+    if site.is_null() {
+        let built = CallSite::new((*flinfo).fn_oid).or_raise();
+        // The call site lives as long as the FmgrInfo's memory context and is dropped with it.
+        site = PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(built);
+        (*flinfo).fn_extra = site.cast();
+    }
+    (*site).invoke(fcinfo).or_raise()
+}

@@ -1,0 +1,99 @@
+//! plwasm: LANGUAGE wasm for PostgreSQL. Entry points and the language's DDL; the work is in the modules.
+
+mod abi;
+mod cache;
+mod engine;
+mod error;
+mod gucs;
+mod handler;
+mod inline;
+mod instance;
+mod module_store;
+mod proc;
+mod source;
+mod stats;
+mod traps;
+mod types;
+mod validator;
+mod wasi;
+
+use error::OrRaise;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+pgrx::pg_module_magic!();
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    gucs::register();
+    cache::register_invalidation_callback();
+}
+
+/// Declares a C function to PostgreSQL as using the version-1 calling convention.
+macro_rules! v1_function_info {
+    ($finfo:ident) => {
+        #[unsafe(no_mangle)]
+        #[doc(hidden)]
+        pub extern "C" fn $finfo() -> &'static pg_sys::Pg_finfo_record {
+            const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+            &V1
+        }
+    };
+}
+
+v1_function_info!(pg_finfo_plwasm_call_handler);
+v1_function_info!(pg_finfo_plwasm_validator);
+v1_function_info!(pg_finfo_plwasm_inline_handler);
+
+/// Runs every call of a LANGUAGE wasm function.
+///
+/// # Safety
+/// Called by PostgreSQL's function manager with a valid `fcinfo`.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn plwasm_call_handler(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: PostgreSQL passes a valid fcinfo for a function of this language.
+    unsafe { handler::call(fcinfo) }
+}
+
+/// Checks a LANGUAGE wasm function at CREATE FUNCTION.
+///
+/// # Safety
+/// Called by PostgreSQL's function manager with a valid `fcinfo`.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn plwasm_validator(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: PostgreSQL passes a valid fcinfo whose argument is the function's oid.
+    unsafe { validator::validate(fcinfo) }.or_raise();
+    pg_sys::Datum::from(0)
+}
+
+/// Runs DO LANGUAGE wasm blocks.
+///
+/// # Safety
+/// Called by PostgreSQL's function manager with a valid `fcinfo`.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn plwasm_inline_handler(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: PostgreSQL passes a valid fcinfo whose argument is an InlineCodeBlock.
+    unsafe { inline::run(fcinfo) }.or_raise();
+    pg_sys::Datum::from(0)
+}
+
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION plwasm_call_handler() RETURNS language_handler
+    LANGUAGE c AS 'MODULE_PATHNAME', 'plwasm_call_handler';
+CREATE FUNCTION plwasm_validator(oid) RETURNS void STRICT
+    LANGUAGE c AS 'MODULE_PATHNAME', 'plwasm_validator';
+CREATE FUNCTION plwasm_inline_handler(internal) RETURNS void STRICT
+    LANGUAGE c AS 'MODULE_PATHNAME', 'plwasm_inline_handler';
+CREATE TRUSTED LANGUAGE wasm
+    HANDLER plwasm_call_handler
+    INLINE plwasm_inline_handler
+    VALIDATOR plwasm_validator;
+COMMENT ON LANGUAGE wasm IS 'WebAssembly, run by wasmtime with fuel and memory limits';
+"#,
+    name = "language_wasm",
+    finalize
+);

@@ -1,0 +1,202 @@
+//! Stored modules: the catalog table, `plwasm.install_module` / `plwasm.drop_module`, and loading by name.
+//!
+//! The table is private to the extension's owner. These functions check the caller's right (owner or
+//! superuser), then read and write the table as its owner, with fully qualified SQL so a caller's
+//! search_path cannot change what runs. Every change sends a relcache invalidation for the table,
+//! which every backend turns into a new module generation (see `cache.rs`).
+
+use crate::engine::{self, CompiledModule};
+use crate::error::{ErrorKind, OrRaise, PlWasmError, Result};
+use crate::source::{self, validate_module_name};
+use pgrx::datum::DatumWithOid;
+use pgrx::pg_sys::{self, Oid};
+use pgrx::prelude::*;
+use std::rc::Rc;
+
+pgrx::extension_sql!(
+    r#"
+CREATE TABLE module_store (
+    name         text PRIMARY KEY,
+    wasm         bytea NOT NULL,
+    sha256       text NOT NULL,
+    exports      text[] NOT NULL,
+    owner        regrole NOT NULL,
+    installed_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE module_store IS 'Wasm modules installed with plwasm.install_module; change them only through it.';
+REVOKE ALL ON module_store FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('module_store', '');
+
+CREATE VIEW modules AS
+    SELECT name, sha256, pg_catalog.octet_length(wasm) AS size_bytes, exports, owner, installed_at
+    FROM module_store;
+COMMENT ON VIEW modules IS 'Installed wasm modules: name, sha256, size in bytes, exported functions, owner, install time.';
+GRANT SELECT ON modules TO PUBLIC;
+GRANT USAGE ON SCHEMA plwasm TO PUBLIC;
+"#,
+    name = "module_store",
+    bootstrap
+);
+
+/// The catalog table's oid and owner, looked up by name.
+struct StoreTable {
+    relid: Oid,
+    owner: Oid,
+}
+
+fn store_table() -> Result<StoreTable> {
+    let row = Spi::get_two::<Oid, Oid>(
+        "SELECT c.oid, c.relowner FROM pg_catalog.pg_class c \
+         WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('plwasm.module_store')",
+    );
+    match row {
+        Ok((Some(relid), Some(owner))) => Ok(StoreTable { relid, owner }),
+        _ => Err(PlWasmError::new(ErrorKind::UndefinedObject, "the plwasm module catalog is missing")
+            .with_hint("Is the plwasm extension installed in this database?")),
+    }
+}
+
+/// Runs catalog queries as the table's owner; the caller's identity comes back on drop
+/// (and PostgreSQL's transaction abort restores it after an error too).
+struct AsTableOwner {
+    saved_user: Oid,
+    saved_context: i32,
+}
+
+impl AsTableOwner {
+    fn switch(owner: Oid) -> Self {
+        let mut saved_user = pg_sys::InvalidOid;
+        let mut saved_context = 0;
+        // SAFETY: plain reads and writes of the backend's current user id and security context.
+        unsafe {
+            pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
+            pg_sys::SetUserIdAndSecContext(owner, saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
+        }
+        AsTableOwner { saved_user, saved_context }
+    }
+}
+
+impl Drop for AsTableOwner {
+    fn drop(&mut self) {
+        // SAFETY: restores the values read in `switch`.
+        unsafe { pg_sys::SetUserIdAndSecContext(self.saved_user, self.saved_context) }
+    }
+}
+
+fn spi_error(e: pgrx::spi::SpiError) -> PlWasmError {
+    PlWasmError::new(ErrorKind::InvalidParameter, format!("plwasm module catalog: {e}"))
+}
+
+/// Refuse unless the caller owns the module (or is a superuser).
+fn check_may_change(name: &str, current_owner: Option<Oid>, caller: Oid) -> Result<()> {
+    match current_owner {
+        // SAFETY: superuser_arg only reads the role's catalog row.
+        Some(owner) if owner != caller && !unsafe { pg_sys::superuser_arg(caller) } => {
+            Err(PlWasmError::new(ErrorKind::InsufficientPrivilege, format!("must be owner of wasm module \"{name}\"")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn current_owner(name: &str) -> Result<Option<Oid>> {
+    Spi::get_one_with_args::<Oid>(
+        "SELECT owner::pg_catalog.oid FROM plwasm.module_store \
+         WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+        &[name.into()],
+    )
+    .map_err(spi_error)
+}
+
+fn install(name: &str, wasm: &[u8]) -> Result<String> {
+    validate_module_name(name).map_err(|e| PlWasmError::new(ErrorKind::InvalidParameter, e.message))?;
+    source::check_size(wasm.len())?;
+    let (compiled, _) = engine::compile(wasm).map_err(|e| {
+        let message = format!("wasm module \"{name}\" is invalid: {}", e.message);
+        PlWasmError { message, ..e }
+    })?;
+    let exports = compiled.function_exports();
+    let sha256 = compiled.hash_hex();
+    // SAFETY: reads the current user id.
+    let caller = unsafe { pg_sys::GetUserId() };
+    let table = store_table()?;
+    let _as_owner = AsTableOwner::switch(table.owner);
+    check_may_change(name, current_owner(name)?, caller)?;
+    // SAFETY: DatumWithOid::new pairs each value with its SQL type.
+    let caller_arg = unsafe { DatumWithOid::new(caller, pg_sys::OIDOID) };
+    Spi::run_with_args(
+        "INSERT INTO plwasm.module_store AS m (name, wasm, sha256, exports, owner, installed_at) \
+         VALUES ($1, $2, $3, $4, $5::pg_catalog.regrole, pg_catalog.now()) \
+         ON CONFLICT (name) DO UPDATE SET wasm = excluded.wasm, sha256 = excluded.sha256, \
+             exports = excluded.exports, installed_at = excluded.installed_at",
+        &[name.into(), wasm.into(), sha256.clone().into(), exports.into(), caller_arg],
+    )
+    .map_err(spi_error)?;
+    announce_change(table.relid);
+    Ok(sha256)
+}
+
+fn remove(name: &str) -> Result<()> {
+    // SAFETY: reads the current user id.
+    let caller = unsafe { pg_sys::GetUserId() };
+    let table = store_table()?;
+    let _as_owner = AsTableOwner::switch(table.owner);
+    let owner = current_owner(name)?;
+    if owner.is_none() {
+        return Err(PlWasmError::new(ErrorKind::UndefinedObject, format!("wasm module \"{name}\" does not exist")));
+    }
+    check_may_change(name, owner, caller)?;
+    Spi::run_with_args("DELETE FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1", &[name.into()])
+        .map_err(spi_error)?;
+    announce_change(table.relid);
+    Ok(())
+}
+
+/// Tell every backend (at commit) and this one (at the next command) that stored modules changed.
+fn announce_change(relid: Oid) {
+    // SAFETY: queues an invalidation message for a relation that exists.
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) }
+}
+
+/// The oid of the catalog table, for recognising its invalidations.
+pub fn store_relid() -> Option<Oid> {
+    store_table().ok().map(|t| t.relid)
+}
+
+/// Load a stored module by name, compiling it only if this backend has not seen its bytes.
+/// The flag says whether it was compiled just now.
+pub fn load(name: &str) -> Result<(Rc<CompiledModule>, bool)> {
+    let table = store_table()?;
+    let _as_owner = AsTableOwner::switch(table.owner);
+    let missing = || {
+        PlWasmError::definition(format!("wasm module \"{name}\" does not exist"))
+            .with_hint("Install it with plwasm.install_module(name, bytes).")
+    };
+    let sha256 = Spi::get_one_with_args::<String>(
+        "SELECT sha256 FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1",
+        &[name.into()],
+    )
+    .map_err(spi_error)?
+    .ok_or_else(missing)?;
+    if let Some(found) = hex::decode(&sha256).ok().and_then(|h| h.try_into().ok()).and_then(|h| engine::cached(&h)) {
+        return Ok((found, false));
+    }
+    let bytes = Spi::get_one_with_args::<Vec<u8>>(
+        "SELECT wasm FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1",
+        &[name.into()],
+    )
+    .map_err(spi_error)?
+    .ok_or_else(missing)?;
+    engine::compile(&bytes)
+}
+
+/// Install (or replace) a stored module. Returns its sha256 in hex.
+#[pg_extern(volatile, parallel_unsafe)]
+fn install_module(name: &str, wasm: &[u8]) -> String {
+    install(name, wasm).or_raise()
+}
+
+/// Remove a stored module. Functions that use it fail from their next call.
+#[pg_extern(volatile, parallel_unsafe)]
+fn drop_module(name: &str) {
+    remove(name).or_raise()
+}

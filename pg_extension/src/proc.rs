@@ -1,0 +1,93 @@
+//! What plwasm reads about a function from its pg_proc row, and the row version that keys the cache.
+
+use crate::error::{PlWasmError, Result};
+use pgrx::pg_sys::{self, Oid};
+use std::ffi::CStr;
+
+/// The pg_proc row version: changes on CREATE OR REPLACE, as PL/pgSQL checks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcVersion {
+    xmin: pg_sys::TransactionId,
+    block_hi: u16,
+    block_lo: u16,
+    offset: u16,
+}
+
+/// The parts of a pg_proc row plwasm needs to build and check a function.
+pub struct ProcInfo {
+    pub version: ProcVersion,
+    /// e.g. `add(integer,integer)`, for messages.
+    pub display_name: String,
+    pub proname: String,
+    pub arg_types: Vec<Oid>,
+    pub ret_type: Oid,
+    pub returns_set: bool,
+    pub strict: bool,
+    pub body: String,
+}
+
+/// Look a function up in the syscache and read it with `read`; the tuple is released afterwards.
+fn with_proc_tuple<T>(oid: Oid, read: impl FnOnce(pg_sys::HeapTuple) -> T) -> Result<T> {
+    // SAFETY: SearchSysCache1 returns a pinned tuple or NULL; we release it before returning and
+    // `read` does not keep pointers into it.
+    unsafe {
+        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::PROCOID as i32, pg_sys::Datum::from(oid));
+        if tuple.is_null() {
+            return Err(PlWasmError::definition(format!("cache lookup failed for function {}", oid.to_u32())));
+        }
+        let value = read(tuple);
+        pg_sys::ReleaseSysCache(tuple);
+        Ok(value)
+    }
+}
+
+/// SAFETY: `tuple` must be a valid heap tuple.
+unsafe fn version_of(tuple: pg_sys::HeapTuple) -> ProcVersion {
+    let tid = (*tuple).t_self;
+    ProcVersion {
+        xmin: pg_sys::HeapTupleHeaderGetRawXmin((*tuple).t_data),
+        block_hi: tid.ip_blkid.bi_hi,
+        block_lo: tid.ip_blkid.bi_lo,
+        offset: tid.ip_posid,
+    }
+}
+
+/// Just the row version: the cheap check made once per query.
+pub fn version(oid: Oid) -> Result<ProcVersion> {
+    // SAFETY: the tuple handed to the closure is valid while it runs.
+    with_proc_tuple(oid, |tuple| unsafe { version_of(tuple) })
+}
+
+pub fn info(oid: Oid) -> Result<ProcInfo> {
+    // SAFETY: the tuple is valid while the closure runs; GETSTRUCT of a pg_proc tuple is a
+    // FormData_pg_proc, and every value read is copied into owned Rust data before release.
+    with_proc_tuple(oid, |tuple| unsafe {
+        let form = &*(pg_sys::GETSTRUCT(tuple) as *const pg_sys::FormData_pg_proc);
+        let nargs = form.pronargs as usize;
+        let arg_types = form.proargtypes.values.as_slice(nargs).to_vec();
+        let mut isnull = false;
+        let src = pg_sys::SysCacheGetAttr(
+            pg_sys::SysCacheIdentifier::PROCOID as i32,
+            tuple,
+            pg_sys::Anum_pg_proc_prosrc as pg_sys::AttrNumber,
+            &mut isnull,
+        );
+        let body = if isnull {
+            String::new()
+        } else {
+            let cstr = pg_sys::text_to_cstring(src.cast_mut_ptr());
+            CStr::from_ptr(cstr).to_string_lossy().into_owned()
+        };
+        let display = pg_sys::format_procedure(oid);
+        ProcInfo {
+            version: version_of(tuple),
+            display_name: CStr::from_ptr(display).to_string_lossy().into_owned(),
+            proname: CStr::from_ptr(form.proname.data.as_ptr()).to_string_lossy().into_owned(),
+            arg_types,
+            ret_type: form.prorettype,
+            returns_set: form.proretset,
+            strict: form.proisstrict,
+            body,
+        }
+    })
+}

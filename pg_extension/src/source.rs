@@ -1,0 +1,74 @@
+//! The three forms a function body may take: inline WAT, inline hex binary, or a stored module reference.
+
+use crate::error::{ErrorKind, PlWasmError, Result};
+use crate::gucs;
+
+/// A parsed function body (`prosrc`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleSource {
+    /// Inline module bytes, already turned from WAT or hex into a binary.
+    Inline(Vec<u8>),
+    /// `name` or `name:export`: a module installed with `plwasm.install_module`.
+    Stored { module: String, export: Option<String> },
+}
+
+impl ModuleSource {
+    pub fn parse(body: &str) -> Result<ModuleSource> {
+        let text = body.trim();
+        check_size(text.len())?;
+        if text.starts_with('(') || text.starts_with(";;") {
+            return wat::parse_str(text).map(ModuleSource::Inline).map_err(|e| {
+                PlWasmError::definition("the function body is not valid WebAssembly text").with_detail(e.to_string())
+            });
+        }
+        if let Some(hex_digits) = text.strip_prefix("\\x") {
+            return hex::decode(hex_digits).map(ModuleSource::Inline).map_err(|e| {
+                PlWasmError::definition("the function body is not a valid hex-encoded wasm binary")
+                    .with_detail(e.to_string())
+            });
+        }
+        let (module, export) = match text.split_once(':') {
+            Some((module, export)) => (module, Some(export)),
+            None => (text, None),
+        };
+        validate_module_name(module)?;
+        if let Some(export) = export {
+            if export.is_empty() {
+                return Err(PlWasmError::definition(format!("empty export name in \"{text}\"")));
+            }
+        }
+        Ok(ModuleSource::Stored { module: module.to_string(), export: export.map(str::to_string) })
+    }
+}
+
+/// Module names are identifiers of letters, digits, `_`, `-` and `.`, so `name:export` is unambiguous.
+pub fn validate_module_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(PlWasmError::definition(format!(
+            "the function body is neither a module nor a stored module reference: \"{}\"",
+            name.chars().take(60).collect::<String>()
+        ))
+        .with_hint(
+            "Write inline WAT starting with \"(module\", a hex binary starting with \"\\x0061736d\", \
+             or the name of a module installed with plwasm.install_module (letters, digits, _ - .), \
+             optionally followed by \":export\".",
+        ))
+    }
+}
+
+/// Refuse modules larger than plwasm.max_module_size.
+pub fn check_size(len: usize) -> Result<()> {
+    let limit = gucs::max_module_size_bytes();
+    if len > limit {
+        return Err(PlWasmError::new(
+            ErrorKind::ProgramLimit,
+            format!("wasm module is {len} bytes, larger than plwasm.max_module_size ({limit} bytes)"),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! Which SQL types a wasm function may take and return, and the Wasm signature they imply.
+
+use crate::error::{PlWasmError, Result};
+use pgrx::pg_sys::{self, Oid};
+use std::fmt;
+use wasmtime::{FuncType, ValType};
+
+/// A Wasm number type, as it appears in a function signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WasmType {
+    I32,
+    I64,
+    F32,
+    F64,
+}
+
+impl WasmType {
+    fn of(ty: &ValType) -> Option<WasmType> {
+        match ty {
+            ValType::I32 => Some(WasmType::I32),
+            ValType::I64 => Some(WasmType::I64),
+            ValType::F32 => Some(WasmType::F32),
+            ValType::F64 => Some(WasmType::F64),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for WasmType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            WasmType::I32 => "i32",
+            WasmType::I64 => "i64",
+            WasmType::F32 => "f32",
+            WasmType::F64 => "f64",
+        })
+    }
+}
+
+/// A fixed-width SQL type passed straight through a Wasm parameter or result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarType {
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    Bool,
+    Date,
+    Timestamp,
+    TimestampTz,
+}
+
+/// The supported types, for error messages.
+pub const SUPPORTED_TYPES: &str = "smallint, integer, bigint, real, double precision, boolean, date, \
+     timestamp, timestamp with time zone (and void as a return type)";
+
+impl ScalarType {
+    pub fn from_oid(oid: Oid) -> Option<ScalarType> {
+        Some(match oid {
+            pg_sys::INT2OID => ScalarType::Int2,
+            pg_sys::INT4OID => ScalarType::Int4,
+            pg_sys::INT8OID => ScalarType::Int8,
+            pg_sys::FLOAT4OID => ScalarType::Float4,
+            pg_sys::FLOAT8OID => ScalarType::Float8,
+            pg_sys::BOOLOID => ScalarType::Bool,
+            pg_sys::DATEOID => ScalarType::Date,
+            pg_sys::TIMESTAMPOID => ScalarType::Timestamp,
+            pg_sys::TIMESTAMPTZOID => ScalarType::TimestampTz,
+            _ => return None,
+        })
+    }
+
+    pub fn wasm(self) -> WasmType {
+        match self {
+            ScalarType::Int2 | ScalarType::Int4 | ScalarType::Bool | ScalarType::Date => WasmType::I32,
+            ScalarType::Int8 | ScalarType::Timestamp | ScalarType::TimestampTz => WasmType::I64,
+            ScalarType::Float4 => WasmType::F32,
+            ScalarType::Float8 => WasmType::F64,
+        }
+    }
+}
+
+/// A function's return: nothing, or one scalar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReturnType {
+    Void,
+    Scalar(ScalarType),
+}
+
+/// The SQL side of a wasm function: what it takes and what it gives back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature {
+    pub params: Vec<ScalarType>,
+    pub ret: ReturnType,
+}
+
+/// The Wasm side of a signature, printable as `(i32, i32) -> i32`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WasmSignature {
+    pub params: Vec<WasmType>,
+    pub results: Vec<WasmType>,
+}
+
+impl fmt::Display for WasmSignature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |types: &[WasmType]| types.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+        write!(f, "({})", list(&self.params))?;
+        match self.results.len() {
+            0 => Ok(()),
+            1 => write!(f, " -> {}", self.results[0]),
+            _ => write!(f, " -> ({})", list(&self.results)),
+        }
+    }
+}
+
+impl Signature {
+    /// Map the SQL declaration onto supported types, naming the first one that is not.
+    pub fn from_sql(arg_types: &[Oid], ret_type: Oid, returns_set: bool) -> Result<Signature> {
+        let unsupported = |what: String, oid: Oid| {
+            PlWasmError::definition(format!("{what} type {} is not supported by LANGUAGE wasm", type_name(oid)))
+                .with_detail(format!("Supported types: {SUPPORTED_TYPES}."))
+        };
+        let mut params = Vec::with_capacity(arg_types.len());
+        for (i, &oid) in arg_types.iter().enumerate() {
+            params.push(ScalarType::from_oid(oid).ok_or_else(|| unsupported(format!("argument {}", i + 1), oid))?);
+        }
+        if returns_set {
+            return Err(PlWasmError::definition("set-returning wasm functions are not supported yet"));
+        }
+        let ret = if ret_type == pg_sys::VOIDOID {
+            ReturnType::Void
+        } else {
+            ReturnType::Scalar(ScalarType::from_oid(ret_type).ok_or_else(|| unsupported("return".into(), ret_type))?)
+        };
+        Ok(Signature { params, ret })
+    }
+
+    /// The Wasm signature the export must have.
+    pub fn expected_wasm(&self) -> WasmSignature {
+        WasmSignature {
+            params: self.params.iter().map(|p| p.wasm()).collect(),
+            results: match self.ret {
+                ReturnType::Void => vec![],
+                ReturnType::Scalar(s) => vec![s.wasm()],
+            },
+        }
+    }
+}
+
+/// The Wasm signature of an export, or None if it uses types outside i32/i64/f32/f64.
+pub fn wasm_signature_of(ty: &FuncType) -> std::result::Result<WasmSignature, String> {
+    let convert = |types: &mut dyn Iterator<Item = ValType>| -> std::result::Result<Vec<WasmType>, String> {
+        types.map(|t| WasmType::of(&t).ok_or_else(|| format!("{t}"))).collect()
+    };
+    Ok(WasmSignature { params: convert(&mut ty.params())?, results: convert(&mut ty.results())? })
+}
+
+/// PostgreSQL's own name for a type, e.g. `integer`.
+pub fn type_name(oid: Oid) -> String {
+    // SAFETY: format_type_be accepts any oid (unknown ones print as "???") and returns a palloc'd C string.
+    unsafe {
+        let name = pg_sys::format_type_be(oid);
+        std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned()
+    }
+}
