@@ -77,7 +77,8 @@ fn module_generation() -> u64 {
     MODULE_GENERATION.with(Cell::get)
 }
 
-fn stats_for(oid: Oid) -> Rc<FunctionStats> {
+/// The counters of a function, created on first use.
+pub fn stats_for(oid: Oid) -> Rc<FunctionStats> {
     CACHE.with(|c| c.borrow_mut().stats.entry(oid.to_u32()).or_default().clone())
 }
 
@@ -92,16 +93,19 @@ pub fn function_entry(oid: Oid) -> Result<Rc<FunctionEntry>> {
         }
     }
     let info = proc::info(oid)?;
-    let entry = Rc::new(build_entry(oid, &info).map_err(|e| e.in_function(&info.display_name))?);
+    let (entry, compiled_now) = build_entry(oid, &info).map_err(|e| e.in_function(&info.display_name))?;
+    if compiled_now {
+        FunctionStats::add(&entry.stats.compiles, 1);
+    }
+    let entry = Rc::new(entry);
     CACHE.with(|c| c.borrow_mut().functions.insert(oid, entry.clone()));
     Ok(entry)
 }
 
-/// Check a function's body against its declaration, compiling the module if needed.
-/// Used by both the validator and the call handler.
-pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<FunctionEntry> {
+/// Check a function's body against its declaration, compiling the module if needed; the flag says
+/// whether the module was compiled just now. Used by both the validator and the call handler.
+pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<(FunctionEntry, bool)> {
     let signature = Signature::from_sql(&info.arg_types, info.ret_type, info.returns_set)?;
-    let stats = stats_for(oid);
     let (module, compiled_now, requested_export, module_generation) = match ModuleSource::parse(&info.body)? {
         ModuleSource::Inline(bytes) => {
             let (module, compiled_now) = engine::compile(&bytes)?;
@@ -115,12 +119,9 @@ pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<FunctionEntry> {
             (compiled, compiled_now, export, Some(generation))
         }
     };
-    if compiled_now {
-        FunctionStats::add(&stats.compiles, 1);
-    }
     let (export, ty) = choose_export(&module, requested_export.as_deref(), &info.proname)?;
     check_signature(&signature, &export, &ty, &info.display_name)?;
-    Ok(FunctionEntry {
+    let entry = FunctionEntry {
         version: info.version,
         module_generation,
         display_name: info.display_name.clone(),
@@ -128,8 +129,9 @@ pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<FunctionEntry> {
         export,
         signature,
         strict: info.strict,
-        stats,
-    })
+        stats: stats_for(oid),
+    };
+    Ok((entry, compiled_now))
 }
 
 fn remember_store_relid() {
@@ -194,7 +196,7 @@ pub fn instance_for(entry: &FunctionEntry, role: Oid) -> Result<Rc<RefCell<LiveI
         Err((error, mut data)) => {
             FunctionStats::add(&entry.stats.traps, 1);
             crate::handler::emit_guest_output(&mut data.wasi);
-            return Err(traps::classify(&error, &entry.display_name));
+            return Err(traps::classify(&error).in_function(&entry.display_name));
         }
     };
     CACHE.with(|c| c.borrow_mut().instances.insert(key, instance.clone()));

@@ -12,6 +12,8 @@ use wasmtime::{Config, Engine, ExternType, InstancePre, Linker, Module, OptLevel
 
 pub type ModuleHash = [u8; 32];
 
+const WASM_MAGIC: &[u8] = b"\0asm";
+
 /// A module compiled once in this backend, ready to instantiate cheaply.
 pub struct CompiledModule {
     pub hash: ModuleHash,
@@ -83,8 +85,12 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, bool)> {
     if let Some(found) = cached(&hash) {
         return Ok((found, false));
     }
+    if !bytes.starts_with(WASM_MAGIC) {
+        return Err(PlWasmError::definition("the module is not a WebAssembly binary")
+            .with_detail("A wasm binary starts with the bytes 00 61 73 6d (\"\\0asm\")."));
+    }
     let rt = runtime();
-    let module = Module::new(&rt.engine, bytes).map_err(|e| {
+    let module = Module::from_binary(&rt.engine, bytes).map_err(|e| {
         PlWasmError::definition("the module is not valid WebAssembly").with_detail(format!("{e:#}"))
     })?;
     check_imports(&module)?;

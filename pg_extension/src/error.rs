@@ -80,8 +80,13 @@ impl PlWasmError {
     }
 
     /// Prefix the message with the function it concerns, e.g. `wasm function add(integer,integer): …`.
-    pub fn in_function(mut self, function: &str) -> Self {
-        self.message = format!("wasm function {function}: {}", self.message);
+    pub fn in_function(self, function: &str) -> Self {
+        self.in_context(&format!("wasm function {function}"))
+    }
+
+    /// Prefix the message with where it happened, e.g. `wasm DO block: …`.
+    pub fn in_context(mut self, context: &str) -> Self {
+        self.message = format!("{context}: {}", self.message);
         self
     }
 

@@ -80,7 +80,7 @@ impl CallSite {
                 if traps::is_clean_exit(&error) && self.entry.signature.ret == ReturnType::Void {
                     return Ok(Datum::from(0));
                 }
-                Err(traps::classify(&error, &self.entry.display_name))
+                Err(traps::classify(&error).in_function(&self.entry.display_name))
             }
         }
     }

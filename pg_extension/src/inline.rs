@@ -9,13 +9,13 @@ use crate::{cache, engine, module_store, traps};
 use pgrx::pg_sys;
 use std::ffi::CStr;
 
-const WHAT: &str = "DO block";
+const CONTEXT: &str = "wasm DO block";
 
 /// SAFETY: `fcinfo` is a valid call of the inline handler, whose argument is an InlineCodeBlock.
 pub unsafe fn run(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
     let block = (*fcinfo).args.as_slice(1)[0].value.cast_mut_ptr::<pg_sys::InlineCodeBlock>();
     let text = CStr::from_ptr((*block).source_text).to_string_lossy().into_owned();
-    run_source(&text).map_err(|e| if e.message.starts_with("wasm function") { e } else { e.in_function(WHAT) })
+    run_source(&text).map_err(|e| e.in_context(CONTEXT))
 }
 
 fn run_source(text: &str) -> Result<()> {
@@ -40,7 +40,7 @@ fn run_source(text: &str) -> Result<()> {
         Ok(live) => live,
         Err((error, mut data)) => {
             emit_guest_output(&mut data.wasi);
-            return Err(traps::classify(&error, WHAT));
+            return Err(traps::classify(&error));
         }
     };
     let func = live.instance.get_func(&mut live.store, &export).expect("export checked above");
@@ -50,6 +50,6 @@ fn run_source(text: &str) -> Result<()> {
     match outcome {
         Ok(()) => Ok(()),
         Err(error) if traps::is_clean_exit(&error) => Ok(()),
-        Err(error) => Err(traps::classify(&error, WHAT)),
+        Err(error) => Err(traps::classify(&error)),
     }
 }

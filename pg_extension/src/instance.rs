@@ -74,15 +74,22 @@ pub struct LiveInstance {
 }
 
 impl LiveInstance {
-    /// Instantiate a module; its start function, if any, runs under the same fuel and memory limits as a call.
+    /// Instantiate a module. Its start function, and a WASI reactor's `_initialize` export, run
+    /// here under the same fuel and memory limits as a call.
     pub fn new(module: &CompiledModule) -> Result<LiveInstance, (wasmtime::Error, StoreData)> {
         let mut store = Store::new(engine::engine(), StoreData::default());
         store.limiter(|data| &mut data.limits);
         Self::arm(&mut store);
-        match module.pre.instantiate(&mut store) {
-            Ok(instance) => Ok(LiveInstance { store, instance, discarded: false }),
-            Err(error) => Err((error, store.into_data())),
+        let instance = match module.pre.instantiate(&mut store) {
+            Ok(instance) => instance,
+            Err(error) => return Err((error, store.into_data())),
+        };
+        if let Ok(initialize) = instance.get_typed_func::<(), ()>(&mut store, "_initialize") {
+            if let Err(error) = initialize.call(&mut store, ()) {
+                return Err((error, store.into_data()));
+            }
         }
+        Ok(LiveInstance { store, instance, discarded: false })
     }
 
     /// Reload the limits from the current settings before a call.

@@ -23,6 +23,11 @@ use pgrx::prelude::*;
 
 pgrx::pg_module_magic!();
 
+/// The schema of plwasm's SQL surface. The extension script creates it (not the control file), so it
+/// belongs to the extension and DROP EXTENSION removes it.
+#[pg_schema]
+mod plwasm {}
+
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     gucs::register();
@@ -82,18 +87,19 @@ pub unsafe extern "C-unwind" fn plwasm_inline_handler(fcinfo: pg_sys::FunctionCa
 
 pgrx::extension_sql!(
     r#"
-CREATE FUNCTION plwasm_call_handler() RETURNS language_handler
+CREATE FUNCTION plwasm.plwasm_call_handler() RETURNS language_handler
     LANGUAGE c AS 'MODULE_PATHNAME', 'plwasm_call_handler';
-CREATE FUNCTION plwasm_validator(oid) RETURNS void STRICT
+CREATE FUNCTION plwasm.plwasm_validator(oid) RETURNS void STRICT
     LANGUAGE c AS 'MODULE_PATHNAME', 'plwasm_validator';
-CREATE FUNCTION plwasm_inline_handler(internal) RETURNS void STRICT
+CREATE FUNCTION plwasm.plwasm_inline_handler(internal) RETURNS void STRICT
     LANGUAGE c AS 'MODULE_PATHNAME', 'plwasm_inline_handler';
 CREATE TRUSTED LANGUAGE wasm
-    HANDLER plwasm_call_handler
-    INLINE plwasm_inline_handler
-    VALIDATOR plwasm_validator;
+    HANDLER plwasm.plwasm_call_handler
+    INLINE plwasm.plwasm_inline_handler
+    VALIDATOR plwasm.plwasm_validator;
 COMMENT ON LANGUAGE wasm IS 'WebAssembly, run by wasmtime with fuel and memory limits';
 "#,
     name = "language_wasm",
+    requires = [plwasm],
     finalize
 );

@@ -7,7 +7,7 @@
 
 use crate::engine::{self, CompiledModule};
 use crate::error::{ErrorKind, OrRaise, PlWasmError, Result};
-use crate::source::{self, validate_module_name};
+use crate::source::{self, is_valid_module_name};
 use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys::{self, Oid};
 use pgrx::prelude::*;
@@ -15,7 +15,9 @@ use std::rc::Rc;
 
 pgrx::extension_sql!(
     r#"
-CREATE TABLE module_store (
+GRANT USAGE ON SCHEMA plwasm TO PUBLIC;
+
+CREATE TABLE plwasm.module_store (
     name         text PRIMARY KEY,
     wasm         bytea NOT NULL,
     sha256       text NOT NULL,
@@ -23,19 +25,18 @@ CREATE TABLE module_store (
     owner        regrole NOT NULL,
     installed_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
-COMMENT ON TABLE module_store IS 'Wasm modules installed with plwasm.install_module; change them only through it.';
-REVOKE ALL ON module_store FROM PUBLIC;
-SELECT pg_catalog.pg_extension_config_dump('module_store', '');
+COMMENT ON TABLE plwasm.module_store IS 'Wasm modules installed with plwasm.install_module; change them only through it.';
+REVOKE ALL ON plwasm.module_store FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('plwasm.module_store', '');
 
-CREATE VIEW modules AS
+CREATE VIEW plwasm.modules AS
     SELECT name, sha256, pg_catalog.octet_length(wasm) AS size_bytes, exports, owner, installed_at
-    FROM module_store;
-COMMENT ON VIEW modules IS 'Installed wasm modules: name, sha256, size in bytes, exported functions, owner, install time.';
-GRANT SELECT ON modules TO PUBLIC;
-GRANT USAGE ON SCHEMA plwasm TO PUBLIC;
+    FROM plwasm.module_store;
+COMMENT ON VIEW plwasm.modules IS 'Installed wasm modules: name, sha256, size in bytes, exported functions, owner, install time.';
+GRANT SELECT ON plwasm.modules TO PUBLIC;
 "#,
     name = "module_store",
-    bootstrap
+    requires = [plwasm]
 );
 
 /// The catalog table's oid and owner, looked up by name.
@@ -100,15 +101,18 @@ fn check_may_change(name: &str, current_owner: Option<Oid>, caller: Oid) -> Resu
 
 fn current_owner(name: &str) -> Result<Option<Oid>> {
     Spi::get_one_with_args::<Oid>(
-        "SELECT owner::pg_catalog.oid FROM plwasm.module_store \
-         WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+        "SELECT (SELECT owner::pg_catalog.oid FROM plwasm.module_store \
+                 WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE)",
         &[name.into()],
     )
     .map_err(spi_error)
 }
 
 fn install(name: &str, wasm: &[u8]) -> Result<String> {
-    validate_module_name(name).map_err(|e| PlWasmError::new(ErrorKind::InvalidParameter, e.message))?;
+    if !is_valid_module_name(name) {
+        return Err(PlWasmError::new(ErrorKind::InvalidParameter, format!("invalid wasm module name \"{name}\""))
+            .with_hint("Module names are 1 to 63 letters, digits, _, - and ."));
+    }
     source::check_size(wasm.len())?;
     let (compiled, _) = engine::compile(wasm).map_err(|e| {
         let message = format!("wasm module \"{name}\" is invalid: {}", e.message);
@@ -172,7 +176,7 @@ pub fn load(name: &str) -> Result<(Rc<CompiledModule>, bool)> {
             .with_hint("Install it with plwasm.install_module(name, bytes).")
     };
     let sha256 = Spi::get_one_with_args::<String>(
-        "SELECT sha256 FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1",
+        "SELECT (SELECT sha256 FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1)",
         &[name.into()],
     )
     .map_err(spi_error)?
@@ -181,7 +185,7 @@ pub fn load(name: &str) -> Result<(Rc<CompiledModule>, bool)> {
         return Ok((found, false));
     }
     let bytes = Spi::get_one_with_args::<Vec<u8>>(
-        "SELECT wasm FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1",
+        "SELECT (SELECT wasm FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1)",
         &[name.into()],
     )
     .map_err(spi_error)?
@@ -190,13 +194,13 @@ pub fn load(name: &str) -> Result<(Rc<CompiledModule>, bool)> {
 }
 
 /// Install (or replace) a stored module. Returns its sha256 in hex.
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(volatile, parallel_unsafe, schema = "plwasm")]
 fn install_module(name: &str, wasm: &[u8]) -> String {
     install(name, wasm).or_raise()
 }
 
 /// Remove a stored module. Functions that use it fail from their next call.
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(volatile, parallel_unsafe, schema = "plwasm")]
 fn drop_module(name: &str) {
     remove(name).or_raise()
 }

@@ -31,7 +31,16 @@ impl ModuleSource {
             Some((module, export)) => (module, Some(export)),
             None => (text, None),
         };
-        validate_module_name(module)?;
+        if !is_valid_module_name(module) {
+            return Err(PlWasmError::definition(format!(
+                "the function body is neither a module nor a stored module reference: \"{}\"",
+                module.chars().take(60).collect::<String>()
+            ))
+            .with_hint(
+                "Write inline WAT starting with \"(module\", a hex binary starting with \"\\x0061736d\", \
+                 or the name of a module installed with plwasm.install_module, optionally followed by \":export\".",
+            ));
+        }
         if let Some(export) = export {
             if export.is_empty() {
                 return Err(PlWasmError::definition(format!("empty export name in \"{text}\"")));
@@ -41,24 +50,11 @@ impl ModuleSource {
     }
 }
 
-/// Module names are identifiers of letters, digits, `_`, `-` and `.`, so `name:export` is unambiguous.
-pub fn validate_module_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
+/// Module names are 1 to 63 letters, digits, `_`, `-` and `.`, so `name:export` is unambiguous.
+pub fn is_valid_module_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(PlWasmError::definition(format!(
-            "the function body is neither a module nor a stored module reference: \"{}\"",
-            name.chars().take(60).collect::<String>()
-        ))
-        .with_hint(
-            "Write inline WAT starting with \"(module\", a hex binary starting with \"\\x0061736d\", \
-             or the name of a module installed with plwasm.install_module (letters, digits, _ - .), \
-             optionally followed by \":export\".",
-        ))
-    }
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Refuse modules larger than plwasm.max_module_size.

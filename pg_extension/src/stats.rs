@@ -5,7 +5,7 @@ use pgrx::pg_sys::Oid;
 use pgrx::prelude::*;
 
 /// Per function, in this backend: calls, module compiles, instantiations, traps and fuel consumed.
-#[pg_extern(volatile, parallel_restricted)]
+#[pg_extern(volatile, parallel_restricted, schema = "plwasm")]
 fn backend_stats() -> TableIterator<
     'static,
     (
@@ -25,11 +25,11 @@ fn backend_stats() -> TableIterator<
 
 pgrx::extension_sql!(
     r#"
-CREATE VIEW stats AS
+CREATE VIEW plwasm.stats AS
     SELECT fn_oid::pg_catalog.regprocedure AS function, calls, compiles, instantiations, traps, fuel_consumed
-    FROM backend_stats();
-COMMENT ON VIEW stats IS 'Wasm functions called in this backend, with their counters.';
-GRANT SELECT ON stats TO PUBLIC;
+    FROM plwasm.backend_stats();
+COMMENT ON VIEW plwasm.stats IS 'Wasm functions called in this backend, with their counters.';
+GRANT SELECT ON plwasm.stats TO PUBLIC;
 "#,
     name = "stats_view",
     requires = [backend_stats]

@@ -5,11 +5,11 @@ use crate::instance::LimitExceeded;
 use crate::wasi::ProcExit;
 use wasmtime::{Trap, WasmBacktrace};
 
-/// Classify a wasmtime error raised while running `function`.
-pub fn classify(error: &wasmtime::Error, function: &str) -> PlWasmError {
-    let classified = if let Some(limit) = error.downcast_ref::<LimitExceeded>() {
-        PlWasmError::new(ErrorKind::OutOfMemory, limit.to_string())
-            .with_hint("A superuser can raise plwasm.max_memory.")
+/// Classify a wasmtime error raised while running a guest; the caller says where (function or DO block).
+pub fn classify(error: &wasmtime::Error) -> PlWasmError {
+    if let Some(limit) = error.downcast_ref::<LimitExceeded>() {
+        let error = PlWasmError::new(ErrorKind::OutOfMemory, limit.to_string());
+        if limit.what == "memory" { error.with_hint("A superuser can raise plwasm.max_memory.") } else { error }
     } else if let Some(exit) = error.downcast_ref::<ProcExit>() {
         PlWasmError::new(ErrorKind::Trap, exit.to_string())
     } else if let Some(trap) = error.downcast_ref::<Trap>() {
@@ -21,12 +21,15 @@ pub fn classify(error: &wasmtime::Error, function: &str) -> PlWasmError {
             .with_hint("The guest ran longer than its fuel allows; a superuser can raise plwasm.max_fuel_per_call."),
             Trap::StackOverflow => PlWasmError::new(ErrorKind::StackExhausted, "wasm stack exhausted")
                 .with_hint("The guest recursed too deeply; plwasm.max_stack sets the limit."),
-            other => with_backtrace(PlWasmError::new(ErrorKind::Trap, format!("trapped: {other}")), error),
+            other => {
+                let what = other.to_string();
+                let what = what.strip_prefix("wasm trap: ").unwrap_or(&what);
+                with_backtrace(PlWasmError::new(ErrorKind::Trap, format!("trapped: {what}")), error)
+            }
         }
     } else {
         with_backtrace(PlWasmError::new(ErrorKind::Trap, format!("failed: {error}")), error)
-    };
-    classified.in_function(function)
+    }
 }
 
 /// Was this a trap that leaves the instance in an unknown state? (A clean `proc_exit(0)` is not.)
@@ -34,9 +37,22 @@ pub fn is_clean_exit(error: &wasmtime::Error) -> bool {
     matches!(error.downcast_ref::<ProcExit>(), Some(ProcExit(0)))
 }
 
+/// Add the guest's call stack, innermost frame first, as the DETAIL.
 fn with_backtrace(error: PlWasmError, source: &wasmtime::Error) -> PlWasmError {
-    match source.downcast_ref::<WasmBacktrace>() {
-        Some(trace) if !trace.frames().is_empty() => error.with_detail(format!("wasm backtrace:\n{trace}")),
-        _ => error,
+    let Some(trace) = source.downcast_ref::<WasmBacktrace>() else { return error };
+    if trace.frames().is_empty() {
+        return error;
     }
+    let frames: Vec<String> = trace
+        .frames()
+        .iter()
+        .map(|frame| {
+            let name = frame.func_name().map(str::to_string).unwrap_or_else(|| format!("function #{}", frame.func_index()));
+            match frame.module_offset() {
+                Some(offset) => format!("  {name} at offset {offset:#x}"),
+                None => format!("  {name}"),
+            }
+        })
+        .collect();
+    error.with_detail(format!("wasm backtrace:\n{}", frames.join("\n")))
 }

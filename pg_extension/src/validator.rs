@@ -1,6 +1,6 @@
 //! The validator, run by CREATE FUNCTION: types always, and the body too unless check_function_bodies is off.
 
-use crate::cache;
+use crate::cache::{self, FunctionStats};
 use crate::error::Result;
 use crate::proc;
 use crate::types::Signature;
@@ -19,6 +19,10 @@ pub unsafe fn validate(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
     if !pg_sys::check_function_bodies {
         return Ok(());
     }
-    cache::build_entry(function, &info).map_err(|e| e.in_function(&info.display_name))?;
+    let (entry, compiled_now) = cache::build_entry(function, &info).map_err(|e| e.in_function(&info.display_name))?;
+    // The module is now compiled in this backend: count it for the function, as its first call would.
+    if compiled_now {
+        FunctionStats::add(&entry.stats.compiles, 1);
+    }
     Ok(())
 }

@@ -1,1 +1,88 @@
+//! Helpers for plwasm's tests: reach the server scripts/test.sh started, make fresh databases with the
+//! extension and the example guests installed, and read guest binaries.
 
+use postgres::{Client, NoTls};
+use std::path::PathBuf;
+use std::sync::Once;
+
+/// The database every test database is copied from: extension created, example guests installed.
+pub const TEMPLATE_DB: &str = "plwasm_template";
+
+/// The example guests as (stored module name, file under udf-guests/target).
+pub const GUESTS: &[(&str, &str)] = &[
+    ("scalar_examples", "wasm32-unknown-unknown/release/scalar_examples.wasm"),
+    ("wasi_demo", "wasm32-wasip1/release/wasi_demo.wasm"),
+    ("wasi_hello", "wasm32-wasip1/release/wasi-hello.wasm"),
+];
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with scripts/test.sh"))
+}
+
+pub fn port() -> u16 {
+    env("PLWASM_TEST_PORT").parse().expect("PLWASM_TEST_PORT is a port number")
+}
+
+/// A PostgreSQL client program, e.g. `pg_dump`.
+pub fn pg_tool(name: &str) -> PathBuf {
+    PathBuf::from(env("PLWASM_PG_BIN")).join(name)
+}
+
+/// The repository's top directory.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repository").to_path_buf()
+}
+
+pub fn guest_wasm(module: &str) -> Vec<u8> {
+    let (_, file) = GUESTS.iter().find(|(name, _)| *name == module).expect("a known guest");
+    let path = PathBuf::from(env("PLWASM_GUESTS_DIR")).join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading guest {}: {e}", path.display()))
+}
+
+pub fn connect_as(database: &str, user: &str) -> Client {
+    postgres::Config::new()
+        .host("localhost")
+        .port(port())
+        .user(user)
+        .dbname(database)
+        .connect(NoTls)
+        .unwrap_or_else(|e| panic!("connecting to {database} as {user}: {e}"))
+}
+
+pub fn connect(database: &str) -> Client {
+    connect_as(database, "postgres")
+}
+
+static TEMPLATE: Once = Once::new();
+
+fn ensure_template() {
+    TEMPLATE.call_once(|| {
+        let mut admin = connect("postgres");
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {TEMPLATE_DB}")).unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {TEMPLATE_DB}")).unwrap();
+        let mut db = connect(TEMPLATE_DB);
+        db.batch_execute("CREATE EXTENSION plwasm").unwrap();
+        for (name, _) in GUESTS {
+            db.execute("SELECT plwasm.install_module($1, $2)", &[name, &guest_wasm(name)])
+                .unwrap_or_else(|e| panic!("installing guest {name}: {e}"));
+        }
+    });
+}
+
+/// A new, empty database `name` holding the extension and the example guests (dropped first if it exists).
+pub fn fresh_database(name: &str) -> String {
+    ensure_template();
+    let mut admin = connect("postgres");
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")).unwrap();
+    name.to_string()
+}
+
+pub fn drop_database(name: &str) {
+    connect("postgres").batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+}
+
+/// The SQLSTATE of a failed statement, e.g. "42P13".
+pub fn sqlstate(error: &postgres::Error) -> String {
+    error.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no SQLSTATE: {error}"))
+}

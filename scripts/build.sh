@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the example guests to wasm and builds and installs the extension into PostgreSQL 15.
+# Quick when nothing changed: cargo rebuilds only what is out of date.
+source "$(dirname "$0")/common.sh"
+require_root
+
+log "building guests (udf-guests/)"
+(
+    cd "${REPO_ROOT}/udf-guests"
+    cargo build --quiet --release --target wasm32-unknown-unknown -p scalar-examples
+    cargo build --quiet --release --target wasm32-wasip1 -p wasi-demo
+)
+
+log "building and installing the plwasm extension (release)"
+(
+    cd "${REPO_ROOT}/pg_extension"
+    cargo pgrx install --release --pg-config "${PG_CONFIG}" >/dev/null
+)

@@ -1,0 +1,55 @@
+# Shared by the project's scripts: paths, logging, and a private PostgreSQL server run as `postgres`.
+# Source it; do not run it.
+
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_MAJOR=15
+PG_BIN="/usr/lib/postgresql/${PG_MAJOR}/bin"
+PG_CONFIG="${PG_BIN}/pg_config"
+GUESTS_DIR="${REPO_ROOT}/udf-guests/target"
+export PATH="${HOME}/.cargo/bin:${PATH}"
+
+log() { printf '==> %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+require_root() {
+    [ "$(id -u)" -eq 0 ] || die "run this as root (it installs packages and the extension)"
+}
+
+# First TCP port at or above $1 that nothing listens on.
+free_port() {
+    local port=$1
+    while (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; do
+        port=$((port + 1))
+    done
+    echo "$port"
+}
+
+# pg_server_start DIR PORT: initdb DIR/data if needed and start a server owned by `postgres`
+# on localhost:PORT, with its socket and log in DIR. DIR must be outside /root.
+pg_server_start() {
+    local dir=$1 port=$2
+    mkdir -p "$dir"
+    chown postgres:postgres "$dir"
+    chmod 700 "$dir"
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        runuser -u postgres -- "${PG_BIN}/initdb" -D "$dir/data" --auth=trust -U postgres \
+            --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+            || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+    fi
+    if runuser -u postgres -- "${PG_BIN}/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        return 0
+    fi
+    runuser -u postgres -- "${PG_BIN}/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-p ${port} -k ${dir} -c listen_addresses=localhost -c jit=off" start >/dev/null \
+        || { tail -n 30 "$dir/server.log" >&2; die "the PostgreSQL server did not start"; }
+}
+
+# pg_server_stop DIR: stop the server whose data directory is DIR/data, if it runs.
+pg_server_stop() {
+    local dir=$1
+    if [ -f "$dir/data/postmaster.pid" ]; then
+        runuser -u postgres -- "${PG_BIN}/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+    fi
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The README's first command: installs everything plwasm needs, builds and installs the extension and
+# the example guests, starts a local demo server as `postgres` and shows LANGUAGE wasm working.
+# Safe to run again: each step skips what is already done. `scripts/setup.sh stop` stops the demo server.
+source "$(dirname "$0")/common.sh"
+require_root
+
+DEMO_DIR="/var/tmp/plwasm-demo"
+DEMO_PORT="${PLWASM_DEMO_PORT:-28815}"
+
+if [ "${1:-}" = "stop" ]; then
+    pg_server_stop "$DEMO_DIR"
+    log "demo server stopped"
+    exit 0
+fi
+
+"${REPO_ROOT}/scripts/install-deps.sh"
+"${REPO_ROOT}/scripts/build.sh"
+
+log "starting the demo server on localhost:${DEMO_PORT} (data in ${DEMO_DIR})"
+pg_server_start "$DEMO_DIR" "$DEMO_PORT"
+
+psql_demo() { "${PG_BIN}/psql" -X -h localhost -p "$DEMO_PORT" -U postgres -d plwasm_demo "$@"; }
+if ! "${PG_BIN}/psql" -X -h localhost -p "$DEMO_PORT" -U postgres -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = 'plwasm_demo'" | grep -q 1; then
+    "${PG_BIN}/psql" -X -q -h localhost -p "$DEMO_PORT" -U postgres -d postgres -c "CREATE DATABASE plwasm_demo"
+fi
+
+# Install (or refresh) the example guests as stored modules, from the files the build made.
+hex_of() { od -An -v -tx1 "$1" | tr -d ' \n'; }
+psql_demo -q -v ON_ERROR_STOP=1 \
+    -v scalar="$(hex_of "${GUESTS_DIR}/wasm32-unknown-unknown/release/scalar_examples.wasm")" \
+    -v wasi="$(hex_of "${GUESTS_DIR}/wasm32-wasip1/release/wasi_demo.wasm")" <<'SQL' >/dev/null
+CREATE EXTENSION IF NOT EXISTS plwasm;
+SELECT plwasm.install_module('scalar_examples', decode(:'scalar', 'hex'));
+SELECT plwasm.install_module('wasi_demo', decode(:'wasi', 'hex'));
+CREATE OR REPLACE FUNCTION add(a int, b int) RETURNS int IMMUTABLE STRICT LANGUAGE wasm
+AS $$ (module (func (export "add") (param i32 i32) (result i32)
+         local.get 0 local.get 1 i32.add)) $$;
+CREATE OR REPLACE FUNCTION fib(int) RETURNS bigint IMMUTABLE STRICT LANGUAGE wasm AS 'scalar_examples';
+CREATE OR REPLACE FUNCTION clamp(float8, float8, float8) RETURNS float8 IMMUTABLE STRICT LANGUAGE wasm
+AS 'scalar_examples';
+CREATE OR REPLACE FUNCTION shout(int) RETURNS int STRICT LANGUAGE wasm AS 'wasi_demo';
+SQL
+
+log "LANGUAGE wasm at work:"
+psql_demo -v ON_ERROR_STOP=1 <<'SQL'
+SELECT add(2, 3) AS "add(2, 3)", fib(50) AS "fib(50)", clamp(1.7, 0, 1) AS "clamp(1.7, 0, 1)";
+SELECT shout(2) AS "shout(2): its output arrives as NOTICEs";
+SELECT name, size_bytes, exports FROM plwasm.modules ORDER BY name;
+SELECT function, calls, compiles, instantiations FROM plwasm.stats;
+SQL
+
+cat <<EOF_MSG
+
+plwasm is installed. The demo server keeps running:
+    psql -h localhost -p ${DEMO_PORT} -U postgres plwasm_demo
+Stop it with:  bash scripts/setup.sh stop
+Run the tests: bash scripts/test.sh
+EOF_MSG

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite: SQL regression tests (sql/) and client-driven integration tests (tests/),
+# against a private PostgreSQL 15 server run as `postgres`, stopped at the end even on failure.
+source "$(dirname "$0")/common.sh"
+require_root
+
+"${REPO_ROOT}/scripts/install-deps.sh"
+"${REPO_ROOT}/scripts/build.sh"
+
+TEST_DIR="$(mktemp -d /var/tmp/plwasm-test.XXXXXX)"
+cleanup() {
+    pg_server_stop "$TEST_DIR"
+    if [ "${KEEP_TEST_SERVER_DIR:-}" = "" ]; then rm -rf "$TEST_DIR"; fi
+}
+trap cleanup EXIT
+PORT="$(free_port 54815)"
+log "starting a test server on localhost:${PORT} (data in ${TEST_DIR})"
+pg_server_start "$TEST_DIR" "$PORT"
+
+export PLWASM_TEST_PORT="$PORT"
+export PLWASM_TEST_SERVER_DIR="$TEST_DIR"
+export PLWASM_GUESTS_DIR="$GUESTS_DIR"
+export PLWASM_PG_BIN="$PG_BIN"
+log "running the test suite"
+cd "$REPO_ROOT"
+cargo test --quiet --no-fail-fast -p plwasm-tests -- --test-threads=1 "$@"

@@ -1,0 +1,143 @@
+//! Behaviour across sessions and within one: replacement seen everywhere, instance reuse, roles, stats.
+
+use plwasm_tests::{connect, drop_database, fresh_database, sqlstate};
+
+/// A module whose instance remembers how often `next` was called; `boom` traps.
+const COUNTER_WAT: &str = r#"(module
+  (global $n (mut i32) (i32.const 0))
+  (func (export "next") (result i32)
+    (global.set $n (i32.add (global.get $n) (i32.const 1)))
+    (global.get $n))
+  (func (export "boom") (result i32) unreachable))"#;
+
+fn scalar(client: &mut postgres::Client, sql: &str) -> i64 {
+    let row = client.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    row.try_get::<_, i64>(0).or_else(|_| row.try_get::<_, i32>(0).map(i64::from)).unwrap()
+}
+
+fn install_counter(client: &mut postgres::Client) {
+    let bytes = wat::parse_str(COUNTER_WAT).expect("valid WAT");
+    client.execute("SELECT plwasm.install_module('counter', $1)", &[&bytes]).unwrap();
+    client
+        .batch_execute(
+            "CREATE FUNCTION next() RETURNS int LANGUAGE wasm AS 'counter:next';
+             CREATE FUNCTION boom() RETURNS int LANGUAGE wasm AS 'counter:boom';",
+        )
+        .unwrap();
+}
+
+#[test]
+fn create_or_replace_is_seen_by_another_session() {
+    let db = fresh_database("it_replace_function");
+    let mut a = connect(&db);
+    let mut b = connect(&db);
+    a.batch_execute(
+        "CREATE FUNCTION answer() RETURNS int LANGUAGE wasm AS $$ (module (func (export \"answer\") (result i32) i32.const 1)) $$",
+    )
+    .unwrap();
+    assert_eq!(scalar(&mut b, "SELECT answer()"), 1);
+    a.batch_execute(
+        "CREATE OR REPLACE FUNCTION answer() RETURNS int LANGUAGE wasm AS $$ (module (func (export \"answer\") (result i32) i32.const 2)) $$",
+    )
+    .unwrap();
+    assert_eq!(scalar(&mut b, "SELECT answer()"), 2, "session b sees the replaced body at its next call");
+    assert_eq!(scalar(&mut a, "SELECT answer()"), 2);
+    drop((a, b));
+    drop_database(&db);
+}
+
+#[test]
+fn replaced_stored_module_is_seen_by_another_session() {
+    let db = fresh_database("it_replace_module");
+    let mut a = connect(&db);
+    let mut b = connect(&db);
+    let v1 = wat::parse_str(r#"(module (func (export "version") (result i32) i32.const 1))"#).unwrap();
+    let v2 = wat::parse_str(r#"(module (func (export "version") (result i32) i32.const 2))"#).unwrap();
+    a.execute("SELECT plwasm.install_module('versioned', $1)", &[&v1]).unwrap();
+    a.batch_execute("CREATE FUNCTION module_version() RETURNS int LANGUAGE wasm AS 'versioned:version'").unwrap();
+    assert_eq!(scalar(&mut b, "SELECT module_version()"), 1);
+    a.execute("SELECT plwasm.install_module('versioned', $1)", &[&v2]).unwrap();
+    assert_eq!(scalar(&mut b, "SELECT module_version()"), 2, "session b sees the new module at its next call");
+    // Inside an open transaction of b's, the change committed by a is seen at b's next statement too.
+    let mut tx = b.transaction().unwrap();
+    assert_eq!(tx.query_one("SELECT module_version()", &[]).unwrap().get::<_, i32>(0), 2);
+    tx.commit().unwrap();
+    a.execute("SELECT plwasm.drop_module('versioned')", &[]).unwrap();
+    let error = b.query_one("SELECT module_version()", &[]).unwrap_err();
+    assert_eq!(sqlstate(&error), "42P13");
+    drop((a, b));
+    drop_database(&db);
+}
+
+#[test]
+fn instance_is_reused_within_a_session_and_renewed_after_a_trap() {
+    let db = fresh_database("it_instance_reuse");
+    let mut setup = connect(&db);
+    install_counter(&mut setup);
+    let mut s = connect(&db);
+    assert_eq!(scalar(&mut s, "SELECT next()"), 1);
+    assert_eq!(scalar(&mut s, "SELECT next()"), 2);
+    assert_eq!(scalar(&mut s, "SELECT max(next()) FROM generate_series(1, 10)"), 12, "one instance across rows");
+    // Another session has its own instance.
+    let mut other = connect(&db);
+    assert_eq!(scalar(&mut other, "SELECT next()"), 1);
+    // boom shares next's instance (same module, same role); its trap throws the instance away.
+    assert_eq!(sqlstate(&s.query_one("SELECT boom()", &[]).unwrap_err()), "38000");
+    assert_eq!(scalar(&mut s, "SELECT next()"), 1, "a fresh instance after the trap");
+    drop((setup, s, other));
+    drop_database(&db);
+}
+
+#[test]
+fn instances_are_never_shared_between_roles() {
+    let db = fresh_database("it_instance_roles");
+    let mut s = connect(&db);
+    install_counter(&mut s);
+    s.batch_execute(
+        "DROP ROLE IF EXISTS plwasm_it_r1; DROP ROLE IF EXISTS plwasm_it_r2;
+         CREATE ROLE plwasm_it_r1; CREATE ROLE plwasm_it_r2;",
+    )
+    .unwrap();
+    s.batch_execute("SET ROLE plwasm_it_r1").unwrap();
+    assert_eq!(scalar(&mut s, "SELECT next()"), 1);
+    assert_eq!(scalar(&mut s, "SELECT next()"), 2);
+    s.batch_execute("SET ROLE plwasm_it_r2").unwrap();
+    assert_eq!(scalar(&mut s, "SELECT next()"), 1, "r2 does not see r1's guest state");
+    s.batch_execute("SET ROLE plwasm_it_r1").unwrap();
+    assert_eq!(scalar(&mut s, "SELECT next()"), 3, "r1's instance is still its own");
+    s.batch_execute("RESET ROLE; DROP ROLE plwasm_it_r1; DROP ROLE plwasm_it_r2;").unwrap();
+    drop(s);
+    drop_database(&db);
+}
+
+#[test]
+fn a_thousand_calls_compile_and_instantiate_once() {
+    let db = fresh_database("it_stats");
+    let mut setup = connect(&db);
+    setup
+        .batch_execute(
+            "CREATE FUNCTION fib(int) RETURNS bigint STRICT LANGUAGE wasm AS 'scalar_examples';
+             CREATE FUNCTION wasm_gcd(bigint, bigint) RETURNS bigint STRICT LANGUAGE wasm AS 'scalar_examples:gcd';",
+        )
+        .unwrap();
+    // A new session: nothing compiled yet in its backend.
+    let mut s = connect(&db);
+    for i in 0..1000 {
+        s.query_one("SELECT fib($1)", &[&(i % 30)]).unwrap();
+    }
+    s.query_one("SELECT wasm_gcd(10, 4)", &[]).unwrap();
+    let row = s
+        .query_one("SELECT calls, compiles, instantiations, traps FROM plwasm.stats WHERE function = 'fib(int)'::regprocedure", &[])
+        .unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1), row.get::<_, i64>(2), row.get::<_, i64>(3)), (1000, 1, 1, 0));
+    let row = s
+        .query_one("SELECT calls, compiles, instantiations FROM plwasm.stats WHERE function = 'wasm_gcd(bigint,bigint)'::regprocedure", &[])
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, i64>(0), row.get::<_, i64>(1), row.get::<_, i64>(2)),
+        (1, 0, 0),
+        "gcd shares fib's compiled module and instance"
+    );
+    drop((setup, s));
+    drop_database(&db);
+}
