@@ -3,12 +3,7 @@
 use plwasm_tests::{connect, drop_database, fresh_database, sqlstate};
 
 /// A module whose instance remembers how often `next` was called; `boom` traps.
-const COUNTER_WAT: &str = r#"(module
-  (global $n (mut i32) (i32.const 0))
-  (func (export "next") (result i32)
-    (global.set $n (i32.add (global.get $n) (i32.const 1)))
-    (global.get $n))
-  (func (export "boom") (result i32) unreachable))"#;
+const COUNTER_WAT: &str = include_str!("../fixtures/counter.wat");
 
 fn scalar(client: &mut postgres::Client, sql: &str) -> i64 {
     let row = client.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -105,7 +100,18 @@ fn instances_are_never_shared_between_roles() {
     assert_eq!(scalar(&mut s, "SELECT next()"), 1, "r2 does not see r1's guest state");
     s.batch_execute("SET ROLE plwasm_it_r1").unwrap();
     assert_eq!(scalar(&mut s, "SELECT next()"), 3, "r1's instance is still its own");
-    s.batch_execute("RESET ROLE; DROP ROLE plwasm_it_r1; DROP ROLE plwasm_it_r2;").unwrap();
+    // A SECURITY DEFINER function owned by r1 runs as r1, so r2 calling it uses r1's instance.
+    s.batch_execute(
+        "RESET ROLE;
+         CREATE FUNCTION next_as_r1() RETURNS int SECURITY DEFINER LANGUAGE wasm AS 'counter:next';
+         ALTER FUNCTION next_as_r1() OWNER TO plwasm_it_r1;
+         SET ROLE plwasm_it_r2;",
+    )
+    .unwrap();
+    assert_eq!(scalar(&mut s, "SELECT next_as_r1()"), 4, "runs as its owner r1");
+    assert_eq!(scalar(&mut s, "SELECT next()"), 2, "r2's own instance is untouched");
+    s.batch_execute("RESET ROLE; DROP FUNCTION next_as_r1(); DROP ROLE plwasm_it_r1; DROP ROLE plwasm_it_r2;")
+        .unwrap();
     drop(s);
     drop_database(&db);
 }
