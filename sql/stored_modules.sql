@@ -1,5 +1,6 @@
 -- Stored modules: install (validated, returns sha256), replace, list, reference by name and name:export, drop.
-SELECT name, size_bytes > 0 AS has_bytes, exports, owner FROM plwasm.modules ORDER BY name;
+SELECT name, size_bytes > 0 AS has_bytes, exports, owner FROM plwasm.modules
+WHERE name IN ('scalar_examples', 'wasi_demo', 'wasi_hello') ORDER BY name;
 SELECT sha256 = encode(sha256(wasm), 'hex') AS sha256_matches FROM plwasm.module_store WHERE name = 'scalar_examples';
 
 -- install_module returns the sha256 of the bytes.

@@ -7,8 +7,8 @@ use crate::error::{PlWasmError, Result};
 use crate::instance::LiveInstance;
 use crate::proc::{self, ProcInfo, ProcVersion};
 use crate::source::ModuleSource;
-use crate::types::{wasm_signature_of, Signature};
-use crate::{engine, module_store, traps};
+use crate::types::{wasm_signature_of, Signature, WasmType, MAX_NULLABLE_ARGS};
+use crate::{engine, marshal, module_store, traps};
 use pgrx::pg_sys::{self, Oid};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -42,6 +42,8 @@ pub struct FunctionEntry {
     pub export: String,
     pub signature: Signature,
     pub strict: bool,
+    /// The export takes a leading i32 telling which arguments are NULL (docs/abi.md).
+    pub takes_null_mask: bool,
     pub stats: Rc<FunctionStats>,
 }
 
@@ -120,7 +122,8 @@ pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<(FunctionEntry, bool)> {
         }
     };
     let (export, ty) = choose_export(&module, requested_export.as_deref(), &info.proname)?;
-    check_signature(&signature, &export, &ty, &info.display_name)?;
+    let takes_null_mask = check_signature(&signature, &export, &ty, &info.display_name)?;
+    check_memory_exports(&module, &signature)?;
     let entry = FunctionEntry {
         version: info.version,
         module_generation,
@@ -129,6 +132,7 @@ pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<(FunctionEntry, bool)> {
         export,
         signature,
         strict: info.strict,
+        takes_null_mask,
         stats: stats_for(oid),
     };
     Ok((entry, compiled_now))
@@ -170,16 +174,55 @@ pub fn choose_export(module: &CompiledModule, requested: Option<&str>, proname: 
         .with_hint("Name the export in the body as 'module:export', or export a function named like the SQL function."))
 }
 
-fn check_signature(signature: &Signature, export: &str, ty: &FuncType, function: &str) -> Result<()> {
-    let expected = signature.expected_wasm();
+/// The export's Wasm signature must be the one the SQL declaration implies, optionally with a leading
+/// i32 null mask. Returns whether it takes the mask.
+fn check_signature(signature: &Signature, export: &str, ty: &FuncType, function: &str) -> Result<bool> {
     let found = wasm_signature_of(ty).map_err(|t| {
         PlWasmError::definition(format!("export \"{export}\" uses the wasm type {t}, which plwasm cannot pass"))
     })?;
-    if found != expected {
+    let expected = signature.expected_wasm(false);
+    if found == expected {
+        return Ok(false);
+    }
+    if found == signature.expected_wasm(true) {
+        if signature.params.len() > MAX_NULLABLE_ARGS {
+            return Err(PlWasmError::definition(format!(
+                "a null mask describes at most {MAX_NULLABLE_ARGS} arguments, and {function} has {}",
+                signature.params.len()
+            )));
+        }
+        return Ok(true);
+    }
+    Err(PlWasmError::definition(format!("export \"{export}\" has wasm signature {found}, but {function} needs {expected}"))
+        .with_detail(format!("expected {expected}, found {found}"))
+        .with_hint("A function that handles NULLs itself may also take a leading i32 null mask (docs/abi.md)."))
+}
+
+/// Values that travel through guest memory need the memory exported, and arguments need an allocator.
+fn check_memory_exports(module: &CompiledModule, signature: &Signature) -> Result<()> {
+    if !signature.uses_memory() {
+        return Ok(());
+    }
+    if !matches!(module.module.get_export(marshal::MEMORY_EXPORT), Some(ExternType::Memory(_))) {
         return Err(PlWasmError::definition(format!(
-            "export \"{export}\" has wasm signature {found}, but {function} needs {expected}"
-        ))
-        .with_detail(format!("expected {expected}, found {found}")));
+            "text, bytea and arrays travel through guest memory, but the module exports no memory named \"{}\"",
+            marshal::MEMORY_EXPORT
+        )));
+    }
+    if signature.params.iter().any(|p| p.in_memory()) {
+        let alloc_ok = match module.module.get_export(marshal::ALLOC_EXPORT) {
+            Some(ExternType::Func(ty)) => {
+                wasm_signature_of(&ty).ok().is_some_and(|s| s.params == [WasmType::I32, WasmType::I32] && s.results == [WasmType::I32])
+            }
+            _ => false,
+        };
+        if !alloc_ok {
+            return Err(PlWasmError::definition(format!(
+                "to receive text, bytea or arrays the module must export {}(size i32, align i32) -> i32",
+                marshal::ALLOC_EXPORT
+            ))
+            .with_hint("The host calls it to get a buffer for arguments (docs/abi.md)."));
+        }
     }
     Ok(())
 }

@@ -12,6 +12,15 @@ use wasmtime::{Config, Engine, ExternType, InstancePre, Linker, Module, OptLevel
 
 pub type ModuleHash = [u8; 32];
 
+/// The guest ABI this plwasm speaks (docs/abi.md). A module may state the version it was built for
+/// in a custom section named `plwasm.abi` holding the version as ASCII digits.
+pub const ABI_VERSION: u32 = 1;
+const ABI_SECTION: &str = "plwasm.abi";
+/// Host functions of plwasm's own, imported from this module name.
+pub const HOST_MODULE: &str = "plwasm";
+/// `plwasm.set_null_result: () -> ()`: the current call returns NULL.
+pub const SET_NULL_RESULT: &str = "set_null_result";
+
 const WASM_MAGIC: &[u8] = b"\0asm";
 
 /// A module compiled once in this backend, ready to instantiate cheaply.
@@ -61,6 +70,11 @@ fn runtime() -> &'static Runtime {
         let engine = Engine::new(&config).expect("a fixed, valid wasmtime configuration");
         let mut linker = Linker::new(&engine);
         wasi::add_to_linker(&mut linker).expect("WASI preview 1 names are unique");
+        linker
+            .func_wrap(HOST_MODULE, SET_NULL_RESULT, |mut caller: wasmtime::Caller<'_, StoreData>| {
+                caller.data_mut().null_result = true;
+            })
+            .expect("a unique host function name");
         Runtime { engine, linker }
     })
 }
@@ -89,6 +103,7 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, bool)> {
         return Err(PlWasmError::definition("the module is not a WebAssembly binary")
             .with_detail("A wasm binary starts with the bytes 00 61 73 6d (\"\\0asm\")."));
     }
+    check_abi_version(bytes)?;
     let rt = runtime();
     let module = Module::from_binary(&rt.engine, bytes).map_err(|e| {
         PlWasmError::definition("the module is not valid WebAssembly").with_detail(format!("{e:#}"))
@@ -102,13 +117,37 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, bool)> {
     Ok((compiled, true))
 }
 
-/// Imports must be WASI preview 1 functions with their standard types; nothing else is provided.
+/// A module that states its ABI version must state ours.
+fn check_abi_version(bytes: &[u8]) -> Result<()> {
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        let Ok(wasmparser::Payload::CustomSection(section)) = payload else { continue };
+        if section.name() != ABI_SECTION {
+            continue;
+        }
+        let stated = std::str::from_utf8(section.data()).unwrap_or("").trim();
+        if stated.parse::<u32>() != Ok(ABI_VERSION) {
+            return Err(PlWasmError::definition(format!(
+                "the module was built for plwasm ABI version \"{}\", but this plwasm speaks version {ABI_VERSION}",
+                stated.chars().take(20).collect::<String>()
+            ))
+            .with_hint("Rebuild the guest against a plwasm SDK for this version (docs/abi.md)."));
+        }
+    }
+    Ok(())
+}
+
+/// Imports must be WASI preview 1 functions or plwasm's own, with their standard types.
 fn check_imports(module: &Module) -> Result<()> {
     let refused: Vec<String> = module
         .imports()
         .filter(|import| {
-            let provided = import.module() == wasi::MODULE
-                && matches!(import.ty(), ExternType::Func(ref ty) if wasi::provides(import.name(), ty));
+            let provided = match import.ty() {
+                ExternType::Func(ref ty) if import.module() == wasi::MODULE => wasi::provides(import.name(), ty),
+                ExternType::Func(ref ty) if import.module() == HOST_MODULE => {
+                    import.name() == SET_NULL_RESULT && ty.params().len() == 0 && ty.results().len() == 0
+                }
+                _ => false,
+            };
             !provided
         })
         .map(|import| format!("{}.{} ({})", import.module(), import.name(), describe(&import.ty())))
@@ -117,7 +156,10 @@ fn check_imports(module: &Module) -> Result<()> {
         return Ok(());
     }
     Err(PlWasmError::definition(format!("the module imports {} that plwasm does not provide", refused.join(", ")))
-        .with_hint(format!("A module may import only functions of WASI preview 1 (\"{}\").", wasi::MODULE)))
+        .with_hint(format!(
+            "A module may import only functions of WASI preview 1 (\"{}\") and \"{HOST_MODULE}\".\"{SET_NULL_RESULT}\".",
+            wasi::MODULE
+        )))
 }
 
 fn describe(ty: &ExternType) -> &'static str {

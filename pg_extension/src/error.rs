@@ -29,6 +29,10 @@ pub enum ErrorKind {
     UndefinedObject,
     /// A name or value the user passed is not acceptable (22023).
     InvalidParameter,
+    /// A NULL where none can go, such as an element of an array argument (22004).
+    NullValueNotAllowed,
+    /// Text that is not valid in the database encoding (22021).
+    CharacterNotInRepertoire,
 }
 
 impl ErrorKind {
@@ -46,6 +50,8 @@ impl ErrorKind {
             ErrorKind::InsufficientPrivilege => ERRCODE_INSUFFICIENT_PRIVILEGE,
             ErrorKind::UndefinedObject => ERRCODE_UNDEFINED_OBJECT,
             ErrorKind::InvalidParameter => ERRCODE_INVALID_PARAMETER_VALUE,
+            ErrorKind::NullValueNotAllowed => ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            ErrorKind::CharacterNotInRepertoire => ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
         }
     }
 }

@@ -5,7 +5,8 @@ use crate::cache::{self, FunctionEntry, FunctionStats};
 use crate::error::{ErrorKind, OrRaise, PlWasmError, Result};
 use crate::gucs::{self, WasiOutput};
 use crate::instance::LiveInstance;
-use crate::types::ReturnType;
+use crate::marshal::{self, CopyError, Staged};
+use crate::types::{ReturnType, ValueType};
 use crate::wasi::WasiState;
 use crate::{abi, traps};
 use pgrx::pg_sys::{self, Datum, Oid};
@@ -22,6 +23,14 @@ struct CallSite {
     func: Func,
     /// Parameter slots, reused by every call; the result comes back in slot 0.
     slots: Vec<ValRaw>,
+    /// Arguments waiting to be copied into guest memory, reused by every call.
+    staged: Vec<Staged>,
+}
+
+/// A call that failed once the guest was involved: the instance is thrown away.
+enum Failure {
+    Guest(wasmtime::Error),
+    Host(PlWasmError),
 }
 
 impl CallSite {
@@ -30,8 +39,9 @@ impl CallSite {
         // SAFETY: reads the current user id.
         let role = unsafe { pg_sys::GetUserId() };
         let (instance, func) = bind(&entry, role)?;
-        let width = entry.signature.params.len().max(1);
-        Ok(CallSite { entry, role, instance, func, slots: vec![ValRaw::i64(0); width] })
+        let width = entry.signature.expected_wasm(entry.takes_null_mask).params.len().max(1);
+        let staged = Vec::with_capacity(entry.signature.params.len());
+        Ok(CallSite { entry, role, instance, func, slots: vec![ValRaw::i64(0); width], staged })
     }
 
     /// One call. SAFETY: `fcinfo` is the call's valid FunctionCallInfo.
@@ -42,45 +52,90 @@ impl CallSite {
             (self.instance, self.func) = bind(&self.entry, role)?;
             self.role = role;
         }
-        let params = &self.entry.signature.params;
+        let CallSite { entry, instance, func, slots, staged, .. } = self;
+        let params = &entry.signature.params;
         let args = (*fcinfo).args.as_slice(params.len());
-        if !self.entry.strict {
-            if let Some(i) = args.iter().position(|a| a.isnull) {
-                return Err(null_argument(i).in_function(&self.entry.display_name));
+
+        let mut null_mask = 0u32;
+        if !entry.strict {
+            for (i, _) in args.iter().enumerate().filter(|(_, a)| a.isnull) {
+                if !entry.takes_null_mask {
+                    return Err(null_argument(i).in_function(&entry.display_name));
+                }
+                null_mask |= 1 << i;
             }
         }
-        for (slot, (ty, arg)) in self.slots.iter_mut().zip(params.iter().zip(args)) {
-            *slot = abi::to_raw(*ty, arg.value);
+        let mut slot = 0;
+        if entry.takes_null_mask {
+            slots[0] = ValRaw::i32(null_mask as i32);
+            slot = 1;
+        }
+        staged.clear();
+        for (i, (ty, arg)) in params.iter().zip(args).enumerate() {
+            match ty {
+                ValueType::Scalar(scalar) => {
+                    slots[slot] = if arg.isnull { ValRaw::i64(0) } else { abi::to_raw(*scalar, arg.value) };
+                    slot += 1;
+                }
+                in_memory => {
+                    if arg.isnull {
+                        (slots[slot], slots[slot + 1]) = (ValRaw::i32(0), ValRaw::i32(0));
+                    } else {
+                        let value = marshal::stage(*in_memory, arg.value, i + 1, slot);
+                        staged.push(value.map_err(|e| e.in_function(&entry.display_name))?);
+                    }
+                    slot += 2;
+                }
+            }
         }
 
-        let mut live = self.instance.borrow_mut();
+        let mut live = instance.borrow_mut();
         LiveInstance::arm(&mut live.store);
-        // SAFETY: the export's type was checked against the signature when the entry was built, the
-        // slots hold one value of the right type per parameter and room for the one result, and
-        // `func` comes from this store's instance.
-        let outcome = self.func.call_unchecked(&mut live.store, self.slots.as_mut_slice() as *mut [ValRaw]);
-        let stats = &self.entry.stats;
+        let called = match marshal::copy_in(&mut live, staged, slots) {
+            Err(CopyError::Guest(error)) => Err(Failure::Guest(error)),
+            Err(CopyError::Host(error)) => Err(Failure::Host(error)),
+            // SAFETY: the export's type was checked against the signature when the entry was built,
+            // the slots hold one value of the right type per Wasm parameter and room for the result,
+            // and `func` comes from this store's instance.
+            Ok(()) => func.call_unchecked(&mut live.store, slots.as_mut_slice() as *mut [ValRaw]).map_err(Failure::Guest),
+        };
+        let stats = &entry.stats;
         FunctionStats::add(&stats.calls, 1);
         FunctionStats::add(&stats.fuel, live.fuel_used());
         if live.store.data().wasi.has_output() {
             emit_guest_output(&mut live.store.data_mut().wasi);
         }
-        drop(live);
+        let returns_null = std::mem::take(&mut live.store.data_mut().null_result);
 
-        match outcome {
-            Ok(()) => match self.entry.signature.ret {
+        let result = match called {
+            Ok(()) if returns_null => {
+                (*fcinfo).isnull = true;
+                Ok(Datum::from(0))
+            }
+            Ok(()) => match entry.signature.ret {
                 ReturnType::Void => Ok(Datum::from(0)),
-                ReturnType::Scalar(ty) => {
-                    abi::from_raw(ty, self.slots[0]).map_err(|e| e.in_function(&self.entry.display_name))
+                ReturnType::Value(ValueType::Scalar(ty)) => abi::from_raw(ty, slots[0]).map_err(Failure::Host),
+                ReturnType::Value(in_memory) => {
+                    marshal::copy_out(in_memory, slots[0].get_i64(), &live).map_err(Failure::Host)
                 }
             },
-            Err(error) => {
+            Err(failure) => Err(failure),
+        };
+        drop(live);
+        match result {
+            Ok(datum) => Ok(datum),
+            Err(Failure::Guest(error)) if traps::is_clean_exit(&error) && entry.signature.ret == ReturnType::Void => {
+                cache::discard_instance(entry, role, instance);
+                Ok(Datum::from(0))
+            }
+            Err(failure) => {
                 FunctionStats::add(&stats.traps, 1);
-                cache::discard_instance(&self.entry, role, &self.instance);
-                if traps::is_clean_exit(&error) && self.entry.signature.ret == ReturnType::Void {
-                    return Ok(Datum::from(0));
-                }
-                Err(traps::classify(&error).in_function(&self.entry.display_name))
+                cache::discard_instance(entry, role, instance);
+                let error = match failure {
+                    Failure::Guest(error) => traps::classify(&error),
+                    Failure::Host(error) => error,
+                };
+                Err(error.in_function(&entry.display_name))
             }
         }
     }

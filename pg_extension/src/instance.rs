@@ -2,9 +2,10 @@
 
 use crate::engine::{self, CompiledModule};
 use crate::gucs;
+use crate::marshal::{self, CopyError};
 use crate::wasi::WasiState;
 use std::fmt;
-use wasmtime::{Instance, ResourceLimiter, Store};
+use wasmtime::{Instance, Memory, ResourceLimiter, Store, TypedFunc};
 
 /// Tables may not grow past this many elements (a table.grow bomb is an out-of-memory error).
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
@@ -14,6 +15,8 @@ const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 pub struct StoreData {
     pub limits: InstanceLimits,
     pub wasi: WasiState,
+    /// Set by the guest through `plwasm.set_null_result`: this call returns NULL.
+    pub null_result: bool,
 }
 
 /// Memory and table caps, checked by wasmtime whenever a memory or table grows.
@@ -71,6 +74,18 @@ pub struct LiveInstance {
     pub instance: Instance,
     /// Set after a trap: call sites holding this instance must fetch a new one.
     pub discarded: bool,
+    /// The exported linear memory, if any.
+    pub memory: Option<Memory>,
+    /// The guest's `plwasm_alloc`, if exported.
+    alloc: Option<TypedFunc<(i32, i32), i32>>,
+    /// Where arguments are copied: allocated from the guest once, reused by every call, grown by doubling.
+    region: ArgumentRegion,
+}
+
+#[derive(Default)]
+struct ArgumentRegion {
+    start: usize,
+    capacity: usize,
 }
 
 impl LiveInstance {
@@ -89,7 +104,35 @@ impl LiveInstance {
                 return Err((error, store.into_data()));
             }
         }
-        Ok(LiveInstance { store, instance, discarded: false })
+        let memory = instance.get_memory(&mut store, marshal::MEMORY_EXPORT);
+        let alloc = instance.get_typed_func::<(i32, i32), i32>(&mut store, marshal::ALLOC_EXPORT).ok();
+        Ok(LiveInstance { store, instance, discarded: false, memory, alloc, region: ArgumentRegion::default() })
+    }
+
+    /// Start of an argument region of at least `needed` bytes (8-aligned), asking the guest's
+    /// allocator for a larger one only when the current one is too small.
+    pub fn argument_region(&mut self, needed: usize, minimum: usize) -> Result<usize, CopyError> {
+        if needed <= self.region.capacity {
+            return Ok(self.region.start);
+        }
+        let capacity = needed.max(self.region.capacity * 2).max(minimum);
+        let alloc = self.alloc.as_ref().expect("checked when the function was built: the module exports plwasm_alloc");
+        let size = i32::try_from(capacity).map_err(|_| {
+            CopyError::Host(crate::error::PlWasmError::new(
+                crate::error::ErrorKind::ProgramLimit,
+                format!("arguments of {needed} bytes do not fit in wasm32 memory"),
+            ))
+        })?;
+        let start = alloc.call(&mut self.store, (size, 8)).map_err(CopyError::Guest)? as u32 as usize;
+        let memory_size = self.memory.map_or(0, |m| m.data_size(&self.store));
+        if start % 8 != 0 || start.checked_add(capacity).is_none_or(|end| end > memory_size) {
+            return Err(CopyError::Host(crate::error::PlWasmError::new(
+                crate::error::ErrorKind::Trap,
+                format!("plwasm_alloc({size}, 8) returned {start}, which is not an aligned buffer inside the guest's memory"),
+            )));
+        }
+        self.region = ArgumentRegion { start, capacity };
+        Ok(start)
     }
 
     /// Reload the limits from the current settings before a call.

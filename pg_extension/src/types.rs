@@ -53,7 +53,9 @@ pub enum ScalarType {
 
 /// The supported types, for error messages.
 pub const SUPPORTED_TYPES: &str = "smallint, integer, bigint, real, double precision, boolean, date, \
-     timestamp, timestamp with time zone (and void as a return type)";
+     timestamp, timestamp with time zone, text, varchar, bytea, one-dimensional arrays of smallint, \
+     integer, bigint, real, double precision, boolean, date, timestamp and timestamp with time zone \
+     (and void as a return type)";
 
 impl ScalarType {
     pub fn from_oid(oid: Oid) -> Option<ScalarType> {
@@ -81,17 +83,93 @@ impl ScalarType {
     }
 }
 
-/// A function's return: nothing, or one scalar.
+/// The element type of an array passed as one contiguous block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ElementType {
+    pub scalar: ScalarType,
+    pub oid: Oid,
+    /// Bytes per element, as PostgreSQL stores them (and as the guest sees them).
+    pub size: usize,
+}
+
+impl ElementType {
+    fn of_array(array_oid: Oid) -> Option<ElementType> {
+        let (scalar, oid, size) = match array_oid {
+            pg_sys::INT2ARRAYOID => (ScalarType::Int2, pg_sys::INT2OID, 2),
+            pg_sys::INT4ARRAYOID => (ScalarType::Int4, pg_sys::INT4OID, 4),
+            pg_sys::INT8ARRAYOID => (ScalarType::Int8, pg_sys::INT8OID, 8),
+            pg_sys::FLOAT4ARRAYOID => (ScalarType::Float4, pg_sys::FLOAT4OID, 4),
+            pg_sys::FLOAT8ARRAYOID => (ScalarType::Float8, pg_sys::FLOAT8OID, 8),
+            pg_sys::BOOLARRAYOID => (ScalarType::Bool, pg_sys::BOOLOID, 1),
+            pg_sys::DATEARRAYOID => (ScalarType::Date, pg_sys::DATEOID, 4),
+            pg_sys::TIMESTAMPARRAYOID => (ScalarType::Timestamp, pg_sys::TIMESTAMPOID, 8),
+            pg_sys::TIMESTAMPTZARRAYOID => (ScalarType::TimestampTz, pg_sys::TIMESTAMPTZOID, 8),
+            _ => return None,
+        };
+        Some(ElementType { scalar, oid, size })
+    }
+}
+
+/// How one SQL value crosses into the guest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    /// Straight into one Wasm parameter or result.
+    Scalar(ScalarType),
+    /// text or varchar: the bytes in the database encoding, as (pointer, length).
+    Text,
+    /// bytea: the bytes, as (pointer, length).
+    Bytea,
+    /// A one-dimensional array without NULLs: its elements, as (pointer, count).
+    Array(ElementType),
+}
+
+impl ValueType {
+    pub fn from_oid(oid: Oid) -> Option<ValueType> {
+        if let Some(scalar) = ScalarType::from_oid(oid) {
+            return Some(ValueType::Scalar(scalar));
+        }
+        match oid {
+            pg_sys::TEXTOID | pg_sys::VARCHAROID => Some(ValueType::Text),
+            pg_sys::BYTEAOID => Some(ValueType::Bytea),
+            _ => ElementType::of_array(oid).map(ValueType::Array),
+        }
+    }
+
+    /// Passed through guest memory rather than a plain Wasm value.
+    pub fn in_memory(self) -> bool {
+        !matches!(self, ValueType::Scalar(_))
+    }
+
+    fn wasm_params(self, out: &mut Vec<WasmType>) {
+        match self {
+            ValueType::Scalar(s) => out.push(s.wasm()),
+            _ => out.extend([WasmType::I32, WasmType::I32]),
+        }
+    }
+
+    fn wasm_result(self) -> WasmType {
+        match self {
+            ValueType::Scalar(s) => s.wasm(),
+            // (length << 32) | pointer
+            _ => WasmType::I64,
+        }
+    }
+}
+
+/// A function's return: nothing, or one value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReturnType {
     Void,
-    Scalar(ScalarType),
+    Value(ValueType),
 }
+
+/// Most arguments a null mask (one i32) can describe.
+pub const MAX_NULLABLE_ARGS: usize = 32;
 
 /// The SQL side of a wasm function: what it takes and what it gives back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Signature {
-    pub params: Vec<ScalarType>,
+    pub params: Vec<ValueType>,
     pub ret: ReturnType,
 }
 
@@ -123,7 +201,7 @@ impl Signature {
         };
         let mut params = Vec::with_capacity(arg_types.len());
         for (i, &oid) in arg_types.iter().enumerate() {
-            params.push(ScalarType::from_oid(oid).ok_or_else(|| unsupported(format!("argument {}", i + 1), oid))?);
+            params.push(ValueType::from_oid(oid).ok_or_else(|| unsupported(format!("argument {}", i + 1), oid))?);
         }
         if returns_set {
             return Err(PlWasmError::definition("set-returning wasm functions are not supported yet"));
@@ -131,20 +209,28 @@ impl Signature {
         let ret = if ret_type == pg_sys::VOIDOID {
             ReturnType::Void
         } else {
-            ReturnType::Scalar(ScalarType::from_oid(ret_type).ok_or_else(|| unsupported("return".into(), ret_type))?)
+            ReturnType::Value(ValueType::from_oid(ret_type).ok_or_else(|| unsupported("return".into(), ret_type))?)
         };
         Ok(Signature { params, ret })
     }
 
-    /// The Wasm signature the export must have.
-    pub fn expected_wasm(&self) -> WasmSignature {
-        WasmSignature {
-            params: self.params.iter().map(|p| p.wasm()).collect(),
-            results: match self.ret {
-                ReturnType::Void => vec![],
-                ReturnType::Scalar(s) => vec![s.wasm()],
-            },
+    /// The Wasm signature the export must have; with `null_mask`, a leading i32 receives the mask.
+    pub fn expected_wasm(&self, null_mask: bool) -> WasmSignature {
+        let mut params = Vec::with_capacity(self.params.len() * 2 + 1);
+        if null_mask {
+            params.push(WasmType::I32);
         }
+        self.params.iter().for_each(|p| p.wasm_params(&mut params));
+        let results = match self.ret {
+            ReturnType::Void => vec![],
+            ReturnType::Value(v) => vec![v.wasm_result()],
+        };
+        WasmSignature { params, results }
+    }
+
+    /// Does any argument or the result go through guest memory?
+    pub fn uses_memory(&self) -> bool {
+        self.params.iter().any(|p| p.in_memory()) || matches!(self.ret, ReturnType::Value(v) if v.in_memory())
     }
 }
 

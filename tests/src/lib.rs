@@ -39,6 +39,23 @@ pub fn guest_wasm(module: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading guest {}: {e}", path.display()))
 }
 
+/// Every hand-written guest in tests/fixtures, compiled from WAT, named by its file's stem.
+pub fn wat_fixtures() -> Vec<(String, Vec<u8>)> {
+    let dir = repo_root().join("tests").join("fixtures");
+    let mut fixtures: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .expect("tests/fixtures exists")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "wat"))
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let wasm = wat::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (name, wasm)
+        })
+        .collect();
+    fixtures.sort();
+    fixtures
+}
+
 pub fn connect_as(database: &str, user: &str) -> Client {
     postgres::Config::new()
         .host("localhost")
@@ -65,6 +82,10 @@ fn ensure_template() {
         for (name, _) in GUESTS {
             db.execute("SELECT plwasm.install_module($1, $2)", &[name, &guest_wasm(name)])
                 .unwrap_or_else(|e| panic!("installing guest {name}: {e}"));
+        }
+        for (name, wasm) in wat_fixtures() {
+            db.execute("SELECT plwasm.install_module($1, $2)", &[&name, &wasm])
+                .unwrap_or_else(|e| panic!("installing fixture {name}: {e}"));
         }
     });
 }

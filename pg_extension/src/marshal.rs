@@ -1,0 +1,158 @@
+//! Variable-length values through guest memory (docs/abi.md): text, bytea and arrays are copied into
+//! one argument region the guest allocated once, and results are copied out of the guest's buffer.
+
+use crate::error::{ErrorKind, PlWasmError, Result};
+use crate::instance::LiveInstance;
+use crate::pg_array;
+use crate::types::{ScalarType, ValueType};
+use crate::abi;
+use pgrx::pg_sys::{self, Datum};
+use wasmtime::ValRaw;
+
+/// Export through which the host asks the guest for memory: `(size i32, align i32) -> i32`.
+pub const ALLOC_EXPORT: &str = "plwasm_alloc";
+/// The guest's linear memory export.
+pub const MEMORY_EXPORT: &str = "memory";
+/// Smallest argument region the host asks for; it doubles as needed and is never given back.
+const MIN_REGION: usize = 4096;
+
+/// An argument waiting to be copied into guest memory: its bytes on the host and its parameter slots.
+pub struct Staged {
+    slot: usize,
+    src: *const u8,
+    bytes: usize,
+    /// What the guest receives as the length: bytes for text and bytea, elements for arrays.
+    guest_len: u32,
+}
+
+/// Find an argument's bytes. SAFETY: `datum` is a non-NULL value of the SQL type `ty`.
+pub unsafe fn stage(ty: ValueType, datum: Datum, argument: usize, slot: usize) -> Result<Staged> {
+    let (src, bytes, guest_len) = match ty {
+        ValueType::Text | ValueType::Bytea => {
+            let value = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
+            let len = pgrx::varlena::varsize_any_exhdr(value);
+            (pgrx::varlena::vardata_any(value) as *const u8, len, len)
+        }
+        ValueType::Array(element) => {
+            let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *const pg_sys::ArrayType;
+            let data = pg_array::elements(array, argument)?;
+            (data.data, data.count * element.size, data.count)
+        }
+        ValueType::Scalar(_) => unreachable!("scalars go straight into parameters"),
+    };
+    let guest_len = u32::try_from(guest_len)
+        .map_err(|_| PlWasmError::new(ErrorKind::ProgramLimit, format!("argument {argument} is too large for wasm32")))?;
+    Ok(Staged { slot, src, bytes, guest_len })
+}
+
+fn round_up(n: usize) -> usize {
+    (n + 7) & !7
+}
+
+/// Copy staged arguments into the instance's argument region and fill their (pointer, length) slots.
+/// Any error here is the guest's doing (its allocator trapped or lied): the caller discards the instance.
+pub fn copy_in(live: &mut LiveInstance, staged: &[Staged], slots: &mut [ValRaw]) -> std::result::Result<(), CopyError> {
+    if staged.is_empty() {
+        return Ok(());
+    }
+    let needed: usize = staged.iter().map(|s| round_up(s.bytes)).sum();
+    let base = live.argument_region(needed, MIN_REGION)?;
+    let memory = live.memory.expect("checked when the function was built: the module exports its memory");
+    let guest = memory.data_mut(&mut live.store);
+    let mut offset = base;
+    for s in staged {
+        let target = guest.get_mut(offset..offset + s.bytes).ok_or(CopyError::Host(outside_memory("plwasm_alloc")))?;
+        // SAFETY: `src` holds `bytes` bytes of a detoasted datum that lives until the call ends.
+        target.copy_from_slice(unsafe { std::slice::from_raw_parts(s.src, s.bytes) });
+        slots[s.slot] = ValRaw::i32(offset as i32);
+        slots[s.slot + 1] = ValRaw::i32(s.guest_len as i32);
+        offset += round_up(s.bytes);
+    }
+    Ok(())
+}
+
+/// Why copying into the guest failed: its allocator failed (a wasm error) or returned a bad buffer.
+pub enum CopyError {
+    Guest(wasmtime::Error),
+    Host(PlWasmError),
+}
+
+fn outside_memory(what: &str) -> PlWasmError {
+    PlWasmError::new(ErrorKind::Trap, format!("{what} returned a buffer outside the guest's memory"))
+}
+
+/// Copy a result out of guest memory: `packed` is `(length << 32) | pointer`.
+/// SAFETY: called right after the guest returned, with no wasm frames on the stack.
+pub unsafe fn copy_out(ty: ValueType, packed: i64, live: &LiveInstance) -> Result<Datum> {
+    let ptr = packed as u32 as usize;
+    let len = (packed as u64 >> 32) as usize;
+    let memory = live.memory.expect("checked when the function was built: the module exports its memory");
+    let guest = memory.data(&live.store);
+    let bytes_of = |bytes: usize| guest.get(ptr..ptr.checked_add(bytes)?);
+    match ty {
+        ValueType::Text | ValueType::Bytea => {
+            let bytes = bytes_of(len).ok_or_else(|| outside_memory("the function"))?;
+            if ty == ValueType::Text {
+                check_encoding(bytes)?;
+            }
+            if len > pg_array::MAX_DATA_BYTES {
+                return Err(too_large(len));
+            }
+            Ok(Datum::from(pgrx::varlena::rust_byte_slice_to_bytea(bytes).into_pg()))
+        }
+        ValueType::Array(element) => {
+            let size = len.checked_mul(element.size).filter(|&b| b <= pg_array::MAX_DATA_BYTES).ok_or_else(|| too_large(len))?;
+            let bytes = bytes_of(size).ok_or_else(|| outside_memory("the function"))?;
+            check_elements(element.scalar, bytes)?;
+            Ok(pg_array::build(element, bytes.as_ptr(), len))
+        }
+        ValueType::Scalar(_) => unreachable!("scalars come straight back as results"),
+    }
+}
+
+fn too_large(len: usize) -> PlWasmError {
+    PlWasmError::new(ErrorKind::ProgramLimit, format!("the result ({len} elements or bytes) is larger than PostgreSQL's 1 GB limit"))
+}
+
+/// Text results must be valid in the database encoding, with no NUL bytes.
+fn check_encoding(bytes: &[u8]) -> Result<()> {
+    // SAFETY: plain reads of the backend's encoding settings; pg_verifymbstr with noError never raises.
+    let valid = unsafe {
+        if pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32 {
+            std::str::from_utf8(bytes).is_ok() && !bytes.contains(&0)
+        } else {
+            pg_sys::pg_verifymbstr(bytes.as_ptr().cast(), bytes.len() as i32, true)
+        }
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(PlWasmError::new(
+            ErrorKind::CharacterNotInRepertoire,
+            "the text result is not valid in the database encoding (or contains a NUL byte)",
+        ))
+    }
+}
+
+/// Elements PostgreSQL would reject: booleans other than 0/1, dates and timestamps out of range.
+fn check_elements(scalar: ScalarType, bytes: &[u8]) -> Result<()> {
+    match scalar {
+        ScalarType::Bool => match bytes.iter().find(|&&b| b > 1) {
+            Some(b) => Err(PlWasmError::new(ErrorKind::InvalidParameter, format!("boolean array element {b} is neither 0 nor 1"))),
+            None => Ok(()),
+        },
+        ScalarType::Date | ScalarType::Timestamp | ScalarType::TimestampTz => {
+            let width = if scalar == ScalarType::Date { 4 } else { 8 };
+            for chunk in bytes.chunks_exact(width) {
+                let raw = if width == 4 {
+                    ValRaw::i32(i32::from_le_bytes(chunk.try_into().unwrap()))
+                } else {
+                    ValRaw::i64(i64::from_le_bytes(chunk.try_into().unwrap()))
+                };
+                abi::from_raw(scalar, raw)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
