@@ -6,7 +6,7 @@ use crate::error::{ErrorKind, OrRaise, PlWasmError, Result};
 use crate::gucs::{self, WasiOutput};
 use crate::instance::LiveInstance;
 use crate::marshal::{self, CopyError, Staged};
-use crate::types::{ReturnType, ValueType};
+use crate::types::{ReturnType, ScalarType, ValueType};
 use crate::wasi::WasiState;
 use crate::{abi, traps};
 use pgrx::pg_sys::{self, Datum, Oid};
@@ -25,6 +25,15 @@ struct CallSite {
     slots: Vec<ValRaw>,
     /// Arguments waiting to be copied into guest memory, reused by every call.
     staged: Vec<Staged>,
+    /// Every argument is a fixed-width scalar and there is no null mask: the per-row fast path.
+    plain_scalars: Option<Vec<ScalarType>>,
+}
+
+extern "C" {
+    /// PostgreSQL's current user id. Declared here, unwrapped, because it only reads a static and
+    /// cannot raise an error: pgrx's guard (a sigsetjmp per call) would be a measurable share of a call.
+    #[link_name = "GetUserId"]
+    fn current_user_id() -> Oid;
 }
 
 /// A call that failed once the guest was involved: the instance is thrown away.
@@ -41,20 +50,103 @@ impl CallSite {
         let (instance, func) = bind(&entry, role)?;
         let width = entry.signature.expected_wasm(entry.takes_null_mask).params.len().max(1);
         let staged = Vec::with_capacity(entry.signature.params.len());
-        Ok(CallSite { entry, role, instance, func, slots: vec![ValRaw::i64(0); width], staged })
+        let plain_scalars = if entry.takes_null_mask {
+            None
+        } else {
+            entry
+                .signature
+                .params
+                .iter()
+                .map(|p| match p {
+                    ValueType::Scalar(s) => Some(*s),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+        };
+        Ok(CallSite { entry, role, instance, func, slots: vec![ValRaw::i64(0); width], staged, plain_scalars })
     }
 
     /// One call. SAFETY: `fcinfo` is the call's valid FunctionCallInfo.
     #[inline]
     unsafe fn invoke(&mut self, fcinfo: pg_sys::FunctionCallInfo) -> Result<Datum> {
-        let role = pg_sys::GetUserId();
+        // SAFETY: GetUserId only reads the backend's current user id.
+        let role = current_user_id();
         if role != self.role || self.instance.borrow().discarded {
             (self.instance, self.func) = bind(&self.entry, role)?;
             self.role = role;
         }
-        let CallSite { entry, instance, func, slots, staged, .. } = self;
+        let CallSite { entry, instance, func, slots, staged, plain_scalars, .. } = self;
         let params = &entry.signature.params;
         let args = (*fcinfo).args.as_slice(params.len());
+        if let (Some(scalars), true) = (plain_scalars.as_ref(), entry.strict) {
+            for (slot, (ty, arg)) in slots.iter_mut().zip(scalars.iter().zip(args)) {
+                *slot = abi::to_raw(*ty, arg.value);
+            }
+        } else {
+            Self::fill_slots(entry, args, slots, staged)?;
+        }
+
+        let mut live = instance.borrow_mut();
+        let fuel = LiveInstance::arm(&mut live.store);
+        let called = if staged.is_empty() {
+            Ok(())
+        } else {
+            match marshal::copy_in(&mut live, staged, slots) {
+                Err(CopyError::Guest(error)) => Err(Failure::Guest(error)),
+                Err(CopyError::Host(error)) => Err(Failure::Host(error)),
+                Ok(()) => Ok(()),
+            }
+        };
+        // SAFETY: the export's type was checked against the signature when the entry was built,
+        // the slots hold one value of the right type per Wasm parameter and room for the result,
+        // and `func` comes from this store's instance.
+        let called = called.and_then(|()| {
+            func.call_unchecked(&mut live.store, slots.as_mut_slice() as *mut [ValRaw]).map_err(Failure::Guest)
+        });
+        let stats = &entry.stats;
+        FunctionStats::add(&stats.calls, 1);
+        FunctionStats::add(&stats.fuel, live.fuel_used(fuel));
+        if live.store.data().wasi.has_output() {
+            emit_guest_output(&mut live.store.data_mut().wasi);
+        }
+        let returns_null = std::mem::take(&mut live.store.data_mut().null_result);
+
+        let result = match called {
+            Ok(()) if returns_null => {
+                (*fcinfo).isnull = true;
+                Ok(Datum::from(0))
+            }
+            Ok(()) => match entry.signature.ret {
+                ReturnType::Void => Ok(Datum::from(0)),
+                ReturnType::Value(ValueType::Scalar(ty)) => abi::from_raw(ty, slots[0]).map_err(Failure::Host),
+                ReturnType::Value(in_memory) => {
+                    marshal::copy_out(in_memory, slots[0].get_i64(), &live).map_err(Failure::Host)
+                }
+            },
+            Err(failure) => Err(failure),
+        };
+        drop(live);
+        match result {
+            Ok(datum) => Ok(datum),
+            // A WASI guest that calls proc_exit(0) from a void function ended normally.
+            Err(Failure::Guest(error)) if traps::is_clean_exit(&error) && entry.signature.ret == ReturnType::Void => {
+                cache::discard_instance(entry, role, instance);
+                Ok(Datum::from(0))
+            }
+            Err(failure) => Err(Self::fail(entry, role, instance, failure)),
+        }
+    }
+
+    /// Fill parameter slots for signatures with a null mask or values that travel through memory;
+    /// those values are staged for copying. Fails (before the guest is touched) on NULLs it cannot pass.
+    #[inline(never)]
+    unsafe fn fill_slots(
+        entry: &FunctionEntry,
+        args: &[pg_sys::NullableDatum],
+        slots: &mut [ValRaw],
+        staged: &mut Vec<Staged>,
+    ) -> Result<()> {
+        let params = &entry.signature.params;
 
         let mut null_mask = 0u32;
         if !entry.strict {
@@ -88,56 +180,19 @@ impl CallSite {
                 }
             }
         }
+        Ok(())
+    }
 
-        let mut live = instance.borrow_mut();
-        LiveInstance::arm(&mut live.store);
-        let called = match marshal::copy_in(&mut live, staged, slots) {
-            Err(CopyError::Guest(error)) => Err(Failure::Guest(error)),
-            Err(CopyError::Host(error)) => Err(Failure::Host(error)),
-            // SAFETY: the export's type was checked against the signature when the entry was built,
-            // the slots hold one value of the right type per Wasm parameter and room for the result,
-            // and `func` comes from this store's instance.
-            Ok(()) => func.call_unchecked(&mut live.store, slots.as_mut_slice() as *mut [ValRaw]).map_err(Failure::Guest),
+    /// After a failed call: count it, throw the instance away, and say what happened.
+    #[cold]
+    fn fail(entry: &FunctionEntry, role: Oid, instance: &Rc<RefCell<LiveInstance>>, failure: Failure) -> PlWasmError {
+        FunctionStats::add(&entry.stats.traps, 1);
+        cache::discard_instance(entry, role, instance);
+        let error = match failure {
+            Failure::Guest(error) => traps::classify(&error),
+            Failure::Host(error) => error,
         };
-        let stats = &entry.stats;
-        FunctionStats::add(&stats.calls, 1);
-        FunctionStats::add(&stats.fuel, live.fuel_used());
-        if live.store.data().wasi.has_output() {
-            emit_guest_output(&mut live.store.data_mut().wasi);
-        }
-        let returns_null = std::mem::take(&mut live.store.data_mut().null_result);
-
-        let result = match called {
-            Ok(()) if returns_null => {
-                (*fcinfo).isnull = true;
-                Ok(Datum::from(0))
-            }
-            Ok(()) => match entry.signature.ret {
-                ReturnType::Void => Ok(Datum::from(0)),
-                ReturnType::Value(ValueType::Scalar(ty)) => abi::from_raw(ty, slots[0]).map_err(Failure::Host),
-                ReturnType::Value(in_memory) => {
-                    marshal::copy_out(in_memory, slots[0].get_i64(), &live).map_err(Failure::Host)
-                }
-            },
-            Err(failure) => Err(failure),
-        };
-        drop(live);
-        match result {
-            Ok(datum) => Ok(datum),
-            Err(Failure::Guest(error)) if traps::is_clean_exit(&error) && entry.signature.ret == ReturnType::Void => {
-                cache::discard_instance(entry, role, instance);
-                Ok(Datum::from(0))
-            }
-            Err(failure) => {
-                FunctionStats::add(&stats.traps, 1);
-                cache::discard_instance(entry, role, instance);
-                let error = match failure {
-                    Failure::Guest(error) => traps::classify(&error),
-                    Failure::Host(error) => error,
-                };
-                Err(error.in_function(&entry.display_name))
-            }
-        }
+        error.in_function(&entry.display_name)
     }
 }
 

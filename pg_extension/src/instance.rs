@@ -135,16 +135,18 @@ impl LiveInstance {
         Ok(start)
     }
 
-    /// Reload the limits from the current settings before a call.
+    /// Reload the limits from the current settings before a call; returns the fuel given.
     #[inline]
-    pub fn arm(store: &mut Store<StoreData>) {
+    pub fn arm(store: &mut Store<StoreData>) -> u64 {
+        let fuel = gucs::fuel_per_call();
         store.data_mut().limits.max_memory_bytes = gucs::max_memory_bytes();
-        store.set_fuel(gucs::fuel_per_call()).expect("fuel is enabled on the engine");
+        store.set_fuel(fuel).expect("fuel is enabled on the engine");
+        fuel
     }
 
-    /// Fuel used since the last `arm`.
+    /// Fuel used since `arm` gave `given`.
     #[inline]
-    pub fn fuel_used(&self) -> u64 {
-        gucs::fuel_per_call().saturating_sub(self.store.get_fuel().unwrap_or(0))
+    pub fn fuel_used(&self, given: u64) -> u64 {
+        given.saturating_sub(self.store.get_fuel().unwrap_or(0))
     }
 }
