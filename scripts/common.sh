@@ -11,6 +11,10 @@ GUESTS_DIR="${REPO_ROOT}/udf-guests/target"
 export PATH="${HOME}/.cargo/bin:${PATH}"
 
 log() { printf '==> %s\n' "$*"; }
+
+# A script's EXIT trap (which stops its server) must also run when the script is interrupted.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 require_root() {

@@ -35,6 +35,8 @@ hex_of() { od -An -v -tx1 "$1" | tr -d ' \n'; }
     echo "CREATE EXTENSION IF NOT EXISTS plwasm;"
     echo "SELECT plwasm.install_module('scalar_examples', decode('$(hex_of "${GUESTS_DIR}/wasm32-unknown-unknown/release/scalar_examples.wasm")', 'hex'));"
     echo "SELECT plwasm.install_module('wasi_demo', decode('$(hex_of "${GUESTS_DIR}/wasm32-wasip1/release/wasi_demo.wasm")', 'hex'));"
+    echo "SELECT plwasm.install_module('timeseries', decode('$(hex_of "${GUESTS_DIR}/wasm32-unknown-unknown/release/timeseries.wasm")', 'hex'));"
+    cat "${REPO_ROOT}/udf-guests/timeseries/functions.sql"
     cat <<'SQL'
 CREATE OR REPLACE FUNCTION add(a int, b int) RETURNS int IMMUTABLE STRICT LANGUAGE wasm
 AS $$ (module (func (export "add") (param i32 i32) (result i32)
@@ -51,6 +53,8 @@ log "LANGUAGE wasm at work:"
 psql_demo -v ON_ERROR_STOP=1 <<'SQL'
 SELECT add(2, 3) AS "add(2, 3)", fib(50) AS "fib(50)", clamp(1.7, 0, 1) AS "clamp(1.7, 0, 1)";
 SELECT shout(2) AS "shout(2): its output arrives as NOTICEs";
+SELECT rolling_mean('{1, 2, 3, 4, 5}', 2) AS "rolling_mean('{1,2,3,4,5}', 2)",
+       rolling_std('{2, 4, 4, 4, 5, 5, 7, 9}', 8) AS "rolling_std(..., 8)";
 SELECT name, size_bytes, exports FROM plwasm.modules ORDER BY name;
 SELECT function, calls, compiles, instantiations FROM plwasm.stats;
 SQL

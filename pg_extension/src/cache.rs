@@ -122,6 +122,7 @@ pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<(FunctionEntry, bool)> {
         }
     };
     let (export, ty) = choose_export(&module, requested_export.as_deref(), &info.proname)?;
+    check_declared_signature(&module, &export, &signature)?;
     let takes_null_mask = check_signature(&signature, &export, &ty, &info.display_name)?;
     check_memory_exports(&module, &signature)?;
     let entry = FunctionEntry {
@@ -196,6 +197,34 @@ fn check_signature(signature: &Signature, export: &str, ty: &FuncType, function:
     Err(PlWasmError::definition(format!("export \"{export}\" has wasm signature {found}, but {function} needs {expected}"))
         .with_detail(format!("expected {expected}, found {found}"))
         .with_hint("A function that handles NULLs itself may also take a leading i32 null mask (docs/abi.md)."))
+}
+
+/// A guest built with the SDK says which SQL types each export expects: name the difference precisely.
+fn check_declared_signature(module: &CompiledModule, export: &str, signature: &Signature) -> Result<()> {
+    let Some(declared) = module.declared.get(export) else { return Ok(()) };
+    let (params, ret) = signature.sdk_form();
+    if declared.params == params && declared.ret == ret {
+        return Ok(());
+    }
+    let show = |params: &[String], ret: &str| format!("({}) -> {ret}", params.join(", "));
+    let mut differences: Vec<String> = Vec::new();
+    if declared.params.len() != params.len() {
+        differences.push(format!("the guest takes {} arguments, the SQL function {}", declared.params.len(), params.len()));
+    }
+    for (i, (guest, sql)) in declared.params.iter().zip(&params).enumerate() {
+        if guest != sql {
+            differences.push(format!("argument {}: the guest takes {guest}, the SQL function passes {sql}", i + 1));
+        }
+    }
+    if declared.ret != ret {
+        differences.push(format!("result: the guest returns {}, the SQL function returns {ret}", declared.ret));
+    }
+    Err(PlWasmError::definition(format!(
+        "export \"{export}\" is declared by the guest as {}, but the SQL function is {}",
+        show(&declared.params, &declared.ret),
+        show(&params, &ret)
+    ))
+    .with_detail(differences.join("; ")))
 }
 
 /// Values that travel through guest memory need the memory exported, and arguments need an allocator.

@@ -20,6 +20,12 @@ const ABI_SECTION: &str = "plwasm.abi";
 pub const HOST_MODULE: &str = "plwasm";
 /// `plwasm.set_null_result: () -> ()`: the current call returns NULL.
 pub const SET_NULL_RESULT: &str = "set_null_result";
+/// `plwasm.set_error: (ptr i32, len i32) -> ()`: the message of the error the guest is about to trap with.
+pub const SET_ERROR: &str = "set_error";
+/// Longest guest error message kept.
+const MAX_GUEST_ERROR: usize = 4096;
+/// Custom section in which the SDK records each UDF's SQL signature: `name(t1,t2)->ret[?];` entries.
+const SIGNATURE_SECTION: &str = "plwasm.sig";
 
 const WASM_MAGIC: &[u8] = b"\0asm";
 
@@ -28,6 +34,17 @@ pub struct CompiledModule {
     pub hash: ModuleHash,
     pub module: Module,
     pub pre: InstancePre<StoreData>,
+    /// SQL signatures the guest declares for its exports (from the SDK), by export name.
+    pub declared: HashMap<String, DeclaredSignature>,
+}
+
+/// A signature from the `plwasm.sig` section: SQL type names as the SDK writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredSignature {
+    pub params: Vec<String>,
+    pub ret: String,
+    /// The function handles NULLs itself (a leading null mask).
+    pub nullable: bool,
 }
 
 impl CompiledModule {
@@ -75,6 +92,20 @@ fn runtime() -> &'static Runtime {
                 caller.data_mut().null_result = true;
             })
             .expect("a unique host function name");
+        linker
+            .func_wrap(HOST_MODULE, SET_ERROR, |mut caller: wasmtime::Caller<'_, StoreData>, ptr: i32, len: i32| {
+                let message = match caller.get_export("memory") {
+                    Some(wasmtime::Extern::Memory(memory)) => {
+                        let bytes = memory.data(&caller);
+                        let start = (ptr as u32 as usize).min(bytes.len());
+                        let end = start.saturating_add((len as u32 as usize).min(MAX_GUEST_ERROR)).min(bytes.len());
+                        String::from_utf8_lossy(&bytes[start..end]).into_owned()
+                    }
+                    _ => "the guest reported an error, but exports no memory to read it from".to_string(),
+                };
+                caller.data_mut().guest_error = Some(message);
+            })
+            .expect("a unique host function name");
         Runtime { engine, linker }
     })
 }
@@ -104,6 +135,7 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, bool)> {
             .with_detail("A wasm binary starts with the bytes 00 61 73 6d (\"\\0asm\")."));
     }
     check_abi_version(bytes)?;
+    let declared = declared_signatures(bytes);
     let rt = runtime();
     let module = Module::from_binary(&rt.engine, bytes).map_err(|e| {
         PlWasmError::definition("the module is not valid WebAssembly").with_detail(format!("{e:#}"))
@@ -112,7 +144,7 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, bool)> {
     let pre = rt.linker.instantiate_pre(&module).map_err(|e| {
         PlWasmError::definition("the module's imports cannot be linked").with_detail(format!("{e:#}"))
     })?;
-    let compiled = Rc::new(CompiledModule { hash, module, pre });
+    let compiled = Rc::new(CompiledModule { hash, module, pre, declared });
     MODULES.with(|m| m.borrow_mut().insert(hash, compiled.clone()));
     Ok((compiled, true))
 }
@@ -136,6 +168,28 @@ fn check_abi_version(bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The signatures an SDK-built guest declares; entries that do not parse are ignored.
+fn declared_signatures(bytes: &[u8]) -> HashMap<String, DeclaredSignature> {
+    let mut declared = HashMap::new();
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        let Ok(wasmparser::Payload::CustomSection(section)) = payload else { continue };
+        if section.name() != SIGNATURE_SECTION {
+            continue;
+        }
+        for entry in String::from_utf8_lossy(section.data()).split(';') {
+            let Some((name, rest)) = entry.trim().split_once('(') else { continue };
+            let Some((params, ret)) = rest.split_once(")->") else { continue };
+            let (ret, nullable) = match ret.strip_suffix('?') {
+                Some(ret) => (ret, true),
+                None => (ret, false),
+            };
+            let params = params.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect();
+            declared.insert(name.to_string(), DeclaredSignature { params, ret: ret.to_string(), nullable });
+        }
+    }
+    declared
+}
+
 /// Imports must be WASI preview 1 functions or plwasm's own, with their standard types.
 fn check_imports(module: &Module) -> Result<()> {
     let refused: Vec<String> = module
@@ -144,7 +198,13 @@ fn check_imports(module: &Module) -> Result<()> {
             let provided = match import.ty() {
                 ExternType::Func(ref ty) if import.module() == wasi::MODULE => wasi::provides(import.name(), ty),
                 ExternType::Func(ref ty) if import.module() == HOST_MODULE => {
-                    import.name() == SET_NULL_RESULT && ty.params().len() == 0 && ty.results().len() == 0
+                    let params: Vec<_> = ty.params().collect();
+                    let no_results = ty.results().len() == 0;
+                    match import.name() {
+                        SET_NULL_RESULT => params.is_empty() && no_results,
+                        SET_ERROR => params.len() == 2 && params.iter().all(|p| p.is_i32()) && no_results,
+                        _ => false,
+                    }
                 }
                 _ => false,
             };
@@ -157,7 +217,8 @@ fn check_imports(module: &Module) -> Result<()> {
     }
     Err(PlWasmError::definition(format!("the module imports {} that plwasm does not provide", refused.join(", ")))
         .with_hint(format!(
-            "A module may import only functions of WASI preview 1 (\"{}\") and \"{HOST_MODULE}\".\"{SET_NULL_RESULT}\".",
+            "A module may import only functions of WASI preview 1 (\"{}\") and plwasm's own \
+             (\"{HOST_MODULE}\".\"{SET_NULL_RESULT}\", \"{HOST_MODULE}\".\"{SET_ERROR}\").",
             wasi::MODULE
         )))
 }

@@ -110,6 +110,14 @@ impl CallSite {
             emit_guest_output(&mut live.store.data_mut().wasi);
         }
         let returns_null = std::mem::take(&mut live.store.data_mut().null_result);
+        // A guest that reported an error before trapping gets its own message in SQL.
+        let called = match called {
+            Err(Failure::Guest(_)) if live.store.data().guest_error.is_some() => {
+                let message = live.store.data_mut().guest_error.take().unwrap_or_default();
+                Err(Failure::Host(PlWasmError::new(crate::error::ErrorKind::Trap, message)))
+            }
+            other => other,
+        };
 
         let result = match called {
             Ok(()) if returns_null => {

@@ -17,6 +17,8 @@ pub struct StoreData {
     pub wasi: WasiState,
     /// Set by the guest through `plwasm.set_null_result`: this call returns NULL.
     pub null_result: bool,
+    /// Set by the guest through `plwasm.set_error` just before it traps: the message for SQL.
+    pub guest_error: Option<String>,
 }
 
 /// Memory and table caps, checked by wasmtime whenever a memory or table grows.

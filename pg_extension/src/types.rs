@@ -58,6 +58,20 @@ pub const SUPPORTED_TYPES: &str = "smallint, integer, bigint, real, double preci
      (and void as a return type)";
 
 impl ScalarType {
+    fn sdk_name(self) -> &'static str {
+        match self {
+            ScalarType::Int2 => "int2",
+            ScalarType::Int4 => "int4",
+            ScalarType::Int8 => "int8",
+            ScalarType::Float4 => "float4",
+            ScalarType::Float8 => "float8",
+            ScalarType::Bool => "bool",
+            ScalarType::Date => "date",
+            // The SDK's Timestamp serves both: the same microseconds, with or without a time zone.
+            ScalarType::Timestamp | ScalarType::TimestampTz => "timestamp",
+        }
+    }
+
     pub fn from_oid(oid: Oid) -> Option<ScalarType> {
         Some(match oid {
             pg_sys::INT2OID => ScalarType::Int2,
@@ -124,6 +138,16 @@ pub enum ValueType {
 }
 
 impl ValueType {
+    /// The name the guest SDK uses for this type in its signature section.
+    pub fn sdk_name(self) -> String {
+        match self {
+            ValueType::Scalar(s) => s.sdk_name().to_string(),
+            ValueType::Text => "text".into(),
+            ValueType::Bytea => "bytea".into(),
+            ValueType::Array(e) => format!("{}[]", e.scalar.sdk_name()),
+        }
+    }
+
     pub fn from_oid(oid: Oid) -> Option<ValueType> {
         if let Some(scalar) = ScalarType::from_oid(oid) {
             return Some(ValueType::Scalar(scalar));
@@ -226,6 +250,16 @@ impl Signature {
             ReturnType::Value(v) => vec![v.wasm_result()],
         };
         WasmSignature { params, results }
+    }
+
+    /// This signature as the SDK would write it: `(float8[],int4)->float8[]`.
+    pub fn sdk_form(&self) -> (Vec<String>, String) {
+        let params = self.params.iter().map(|p| p.sdk_name()).collect();
+        let ret = match self.ret {
+            ReturnType::Void => "void".to_string(),
+            ReturnType::Value(v) => v.sdk_name(),
+        };
+        (params, ret)
     }
 
     /// Does any argument or the result go through guest memory?

@@ -13,6 +13,8 @@ pub const GUESTS: &[(&str, &str)] = &[
     ("scalar_examples", "wasm32-unknown-unknown/release/scalar_examples.wasm"),
     ("wasi_demo", "wasm32-wasip1/release/wasi_demo.wasm"),
     ("wasi_hello", "wasm32-wasip1/release/wasi-hello.wasm"),
+    ("sdk_examples", "wasm32-unknown-unknown/release/sdk_examples.wasm"),
+    ("timeseries", "wasm32-unknown-unknown/release/timeseries.wasm"),
 ];
 
 fn env(name: &str) -> String {

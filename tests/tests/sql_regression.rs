@@ -36,6 +36,7 @@ fn run_script(name: &str, script: &Path) -> Result<(), Failed> {
     let status = Command::new(pg_tool("psql"))
         .args(["-X", "-a", "-q", "-h", "localhost", "-U", "postgres", "-d", &database])
         .args(["-p", &port().to_string(), "-v", "VERBOSITY=verbose"])
+        .current_dir(repo_root())
         .env("PGTZ", "UTC")
         .env("PGDATESTYLE", "ISO, YMD")
         .env("LC_MESSAGES", "C")

@@ -1,0 +1,260 @@
+//! `#[plwasm::udf]`: wraps a plain Rust function in an export that follows plwasm's ABI and records
+//! its SQL signature in the module's `plwasm.sig` custom section, for the server's validator.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as Tokens};
+use quote::{format_ident, quote};
+use syn::{parse_macro_input, FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
+
+/// How one Rust type crosses the ABI.
+enum Kind {
+    /// One Wasm value: the Rust type, its Wasm carrier type, and its SQL name.
+    Scalar { rust: Tokens, wasm: Tokens, sql: &'static str },
+    /// text, as &str (borrowed) or String (owned).
+    Text { owned: bool },
+    /// bytea or an array, as &[T] (borrowed) or Vec<T> (owned).
+    Slice { element: Tokens, owned: bool, sql: String },
+}
+
+fn last_segment(ty: &Type) -> Option<(&syn::Ident, &PathArguments)> {
+    match ty {
+        Type::Path(path) => path.path.segments.last().map(|s| (&s.ident, &s.arguments)),
+        _ => None,
+    }
+}
+
+fn generic_argument(args: &PathArguments) -> Option<&Type> {
+    match args {
+        PathArguments::AngleBracketed(a) => a.args.iter().find_map(|g| match g {
+            GenericArgument::Type(t) => Some(t),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// Element types of arrays and their SQL names; u8 means bytea.
+fn element_sql(ty: &Type) -> Option<String> {
+    let (ident, _) = last_segment(ty)?;
+    let sql = match ident.to_string().as_str() {
+        "u8" => return Some("bytea".into()),
+        "i16" => "int2",
+        "i32" => "int4",
+        "i64" => "int8",
+        "f32" => "float4",
+        "f64" => "float8",
+        "bool" => "bool",
+        "Date" => "date",
+        "Timestamp" => "timestamp",
+        _ => return None,
+    };
+    Some(format!("{sql}[]"))
+}
+
+fn scalar(ty: &Type) -> Option<Kind> {
+    let (ident, _) = last_segment(ty)?;
+    let (wasm, sql) = match ident.to_string().as_str() {
+        "i16" => (quote!(i32), "int2"),
+        "i32" => (quote!(i32), "int4"),
+        "i64" => (quote!(i64), "int8"),
+        "f32" => (quote!(f32), "float4"),
+        "f64" => (quote!(f64), "float8"),
+        "bool" => (quote!(i32), "bool"),
+        "Date" => (quote!(i32), "date"),
+        "Timestamp" => (quote!(i64), "timestamp"),
+        _ => return None,
+    };
+    Some(Kind::Scalar { rust: quote!(#ty), wasm, sql })
+}
+
+fn kind_of(ty: &Type) -> Result<Kind, syn::Error> {
+    let unsupported = || {
+        syn::Error::new_spanned(
+            ty,
+            "plwasm::udf supports i16, i32, i64, f32, f64, bool, plwasm::Date, plwasm::Timestamp, &str, String, \
+             &[T] and Vec<T> of those numbers (and u8 for bytea), wrapped in Option for NULLs",
+        )
+    };
+    if let Type::Reference(reference) = ty {
+        return match &*reference.elem {
+            Type::Path(p) if p.path.is_ident("str") => Ok(Kind::Text { owned: false }),
+            Type::Slice(slice) => {
+                let sql = element_sql(&slice.elem).ok_or_else(unsupported)?;
+                let element = &slice.elem;
+                Ok(Kind::Slice { element: quote!(#element), owned: false, sql })
+            }
+            _ => Err(unsupported()),
+        };
+    }
+    if let Some((ident, args)) = last_segment(ty) {
+        if ident == "String" {
+            return Ok(Kind::Text { owned: true });
+        }
+        if ident == "Vec" {
+            let element = generic_argument(args).ok_or_else(unsupported)?;
+            let sql = element_sql(element).ok_or_else(unsupported)?;
+            return Ok(Kind::Slice { element: quote!(#element), owned: true, sql });
+        }
+    }
+    scalar(ty).ok_or_else(unsupported)
+}
+
+fn sql_name(kind: &Kind) -> String {
+    match kind {
+        Kind::Scalar { sql, .. } => sql.to_string(),
+        Kind::Text { .. } => "text".into(),
+        Kind::Slice { sql, .. } => sql.clone(),
+    }
+}
+
+/// Unwrap `Option<T>` (nullable) and `Result<T, E>` (fallible) around a type.
+fn peel<'a>(ty: &'a Type, wrapper: &str) -> Option<&'a Type> {
+    let (ident, args) = last_segment(ty)?;
+    if ident == wrapper {
+        generic_argument(args)
+    } else {
+        None
+    }
+}
+
+#[proc_macro_attribute]
+pub fn udf(_attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function = parse_macro_input!(item as ItemFn);
+    match expand(function) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
+    let name = function.sig.ident.clone();
+    let inner = format_ident!("__plwasm_udf_{}", name);
+    let mut inner_fn = function.clone();
+    inner_fn.sig.ident = inner.clone();
+
+    let mut params = Vec::new();
+    let mut conversions = Vec::new();
+    let mut call_args = Vec::new();
+    let mut sql_args = Vec::new();
+    let mut nullable = false;
+
+    let inputs: Vec<_> = function.sig.inputs.iter().collect();
+    for (index, input) in inputs.iter().enumerate() {
+        let FnArg::Typed(typed) = input else {
+            return Err(syn::Error::new_spanned(input, "plwasm::udf functions take no self"));
+        };
+        let arg_name = match &*typed.pat {
+            Pat::Ident(p) => p.ident.clone(),
+            _ => format_ident!("arg{}", index),
+        };
+        let (ty, is_option) = match peel(&typed.ty, "Option") {
+            Some(inner) => (inner, true),
+            None => (&*typed.ty, false),
+        };
+        nullable |= is_option;
+        let kind = kind_of(ty)?;
+        sql_args.push(sql_name(&kind));
+        let value = format_ident!("__{}", arg_name);
+        let index = index as u32;
+        let converted = match &kind {
+            Kind::Scalar { rust, wasm, sql } => {
+                params.push(quote!(#value: #wasm));
+                match *sql {
+                    "bool" => quote!(#value != 0),
+                    "int2" => quote!(#value as i16),
+                    "date" => quote!(::plwasm::Date(#value)),
+                    "timestamp" => quote!(::plwasm::Timestamp(#value)),
+                    _ => quote!(#value as #rust),
+                }
+            }
+            Kind::Text { owned } => {
+                let (ptr, len) = (format_ident!("{}_ptr", value), format_ident!("{}_len", value));
+                params.push(quote!(#ptr: i32, #len: i32));
+                let borrowed = quote!(unsafe { ::plwasm::__private::text(#ptr, #len) });
+                if *owned { quote!(#borrowed.to_string()) } else { borrowed }
+            }
+            Kind::Slice { element, owned, .. } => {
+                let (ptr, len) = (format_ident!("{}_ptr", value), format_ident!("{}_len", value));
+                params.push(quote!(#ptr: i32, #len: i32));
+                let borrowed = quote!(unsafe { ::plwasm::__private::slice::<#element>(#ptr, #len) });
+                if *owned { quote!(#borrowed.to_vec()) } else { borrowed }
+            }
+        };
+        conversions.push(if is_option {
+            quote!(let #arg_name = if ::plwasm::__private::is_null(__null_mask, #index) { None } else { Some(#converted) };)
+        } else {
+            quote!(let #arg_name = #converted;)
+        });
+        call_args.push(arg_name);
+    }
+
+    // The result: optionally Result<...> (errors become SQL errors), then Option<...> (NULL), then a value.
+    let (ret_ty, fallible) = match &function.sig.output {
+        ReturnType::Default => (None, false),
+        ReturnType::Type(_, ty) => match peel(ty, "Result") {
+            Some(ok) => (Some(ok), true),
+            None => (Some(&**ty), false),
+        },
+    };
+    let (ret_ty, returns_option) = match ret_ty {
+        Some(ty) => match peel(ty, "Option") {
+            Some(inner) => (Some(inner), true),
+            None => (Some(ty), false),
+        },
+        None => (None, false),
+    };
+    let is_unit = matches!(ret_ty, Some(Type::Tuple(t)) if t.elems.is_empty()) || ret_ty.is_none();
+    nullable |= returns_option;
+    let ret_kind = if is_unit { None } else { Some(kind_of(ret_ty.unwrap())?) };
+    let sql_ret = ret_kind.as_ref().map(sql_name).unwrap_or_else(|| "void".into());
+    let (wasm_ret, give) = match &ret_kind {
+        None => (quote!(()), quote!(())),
+        Some(Kind::Scalar { wasm, sql, .. }) => {
+            let give = match *sql {
+                "bool" => quote!(__value as i32),
+                "date" | "timestamp" => quote!(__value.0),
+                _ => quote!(__value as #wasm),
+            };
+            (quote!(#wasm), give)
+        }
+        Some(Kind::Text { .. }) => (quote!(i64), quote!(::plwasm::__private::give_text(::std::string::String::from(__value)))),
+        Some(Kind::Slice { .. }) => (quote!(i64), quote!(::plwasm::__private::give(::std::vec::Vec::from(__value)))),
+    };
+    let zero = match &ret_kind {
+        None => quote!(()),
+        Some(_) => quote!(Default::default()),
+    };
+    let mut body = quote!(#inner(#(#call_args),*));
+    if fallible {
+        body = quote!(::plwasm::__private::unwrap_or_fail(#body));
+    }
+    let finish = if returns_option {
+        quote!(match __result { Some(__value) => #give, None => { ::plwasm::__private::return_null(); #zero } })
+    } else {
+        quote!({ let __value = __result; #give })
+    };
+    let mask_param = if nullable { quote!(__null_mask: i32,) } else { quote!() };
+    let _ = Span::call_site();
+
+    let entry = format!("{}({})->{}{};", name, sql_args.join(","), sql_ret, if nullable { "?" } else { "" });
+    let entry_len = entry.len();
+    let entry_bytes = syn::LitByteStr::new(entry.as_bytes(), Span::call_site());
+    let sig_static = format_ident!("__PLWASM_SIG_{}", name.to_string().to_uppercase());
+
+    Ok(quote! {
+        #inner_fn
+
+        #[no_mangle]
+        pub extern "C" fn #name(#mask_param #(#params),*) -> #wasm_ret {
+            ::plwasm::__private::ensure_panic_hook();
+            #(#conversions)*
+            let __result = #body;
+            #finish
+        }
+
+        #[link_section = "plwasm.sig"]
+        #[used]
+        #[allow(non_upper_case_globals)]
+        static #sig_static: [u8; #entry_len] = *#entry_bytes;
+    })
+}

@@ -1,0 +1,116 @@
+//! The plwasm guest SDK: `#[plwasm::udf]` turns a plain Rust function into an export that follows
+//! plwasm's ABI (docs/abi.md), and this crate provides what those exports need at run time.
+
+pub use plwasm_guest_macros::udf;
+
+use std::cell::RefCell;
+
+/// The ABI version this SDK builds guests for, stated in the module's `plwasm.abi` custom section.
+#[link_section = "plwasm.abi"]
+#[used]
+static ABI_VERSION: [u8; 1] = *b"1";
+
+#[link(wasm_import_module = "plwasm")]
+extern "C" {
+    fn set_null_result();
+    fn set_error(ptr: i32, len: i32);
+}
+
+/// Called by the host to get a buffer for arguments (docs/abi.md). The host keeps what it gets.
+#[no_mangle]
+pub extern "C" fn plwasm_alloc(size: i32, align: i32) -> i32 {
+    let layout = std::alloc::Layout::from_size_align(size.max(1) as usize, align.max(1) as usize)
+        .unwrap_or_else(|_| fail("plwasm_alloc: invalid size or alignment"));
+    // SAFETY: the layout has a nonzero size.
+    let ptr = unsafe { std::alloc::alloc(layout) };
+    if ptr.is_null() {
+        fail("plwasm_alloc: out of memory");
+    }
+    ptr as i32
+}
+
+/// End the call with an error whose message reaches SQL (SQLSTATE 38000).
+pub fn fail(message: &str) -> ! {
+    // SAFETY: the host copies `len` bytes at `ptr` out of this guest's memory before the trap below.
+    unsafe { set_error(message.as_ptr() as i32, message.len() as i32) };
+    core::arch::wasm32::unreachable()
+}
+
+/// A date: days since 2000-01-01, as PostgreSQL counts them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(transparent)]
+pub struct Date(pub i32);
+
+/// A timestamp (with or without time zone): microseconds since 2000-01-01 00:00:00 (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(transparent)]
+pub struct Timestamp(pub i64);
+
+/// Glue the `#[udf]` macro expands to. Not for direct use; it may change without notice.
+#[doc(hidden)]
+pub mod __private {
+    use super::*;
+
+    thread_local! {
+        /// The last result handed to the host: kept alive until the next call replaces it.
+        static LAST_RESULT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub fn ensure_panic_hook() {
+        static INSTALLED: std::sync::Once = std::sync::Once::new();
+        INSTALLED.call_once(|| {
+            std::panic::set_hook(Box::new(|info| {
+                let message = match (info.payload().downcast_ref::<&str>(), info.payload().downcast_ref::<String>()) {
+                    (Some(s), _) => s.to_string(),
+                    (_, Some(s)) => s.clone(),
+                    _ => "panic".to_string(),
+                };
+                let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+                fail(&format!("panicked: {message}{at}"));
+            }))
+        });
+    }
+
+    pub fn is_null(mask: i32, index: u32) -> bool {
+        mask & (1 << index) != 0
+    }
+
+    pub fn return_null() {
+        // SAFETY: a host function without arguments.
+        unsafe { set_null_result() }
+    }
+
+    /// SAFETY: `ptr` and `len` are an argument the host copied in for this call.
+    pub unsafe fn slice<'a, T>(ptr: i32, len: i32) -> &'a [T] {
+        if len == 0 {
+            return &[];
+        }
+        std::slice::from_raw_parts(ptr as usize as *const T, len as usize)
+    }
+
+    /// SAFETY: as for `slice`.
+    pub unsafe fn text<'a>(ptr: i32, len: i32) -> &'a str {
+        std::str::from_utf8(slice::<u8>(ptr, len)).unwrap_or_else(|_| fail("text argument is not UTF-8: use this SDK in UTF-8 databases"))
+    }
+
+    /// Hand a result's bytes to the host as `(count << 32) | pointer`.
+    pub fn give<T: Copy>(values: Vec<T>) -> i64 {
+        let count = values.len();
+        // SAFETY: `T: Copy` plain data, viewed as bytes for the length of the vector.
+        let bytes = unsafe { std::slice::from_raw_parts(values.as_ptr() as *const u8, count * std::mem::size_of::<T>()) };
+        LAST_RESULT.with(|last| {
+            let mut last = last.borrow_mut();
+            last.clear();
+            last.extend_from_slice(bytes);
+            ((count as i64) << 32) | (last.as_ptr() as usize as i64)
+        })
+    }
+
+    pub fn give_text(text: String) -> i64 {
+        give(text.into_bytes())
+    }
+
+    pub fn unwrap_or_fail<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
+        result.unwrap_or_else(|e| fail(&e.to_string()))
+    }
+}
