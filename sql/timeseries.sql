@@ -4,13 +4,15 @@
 \i udf-guests/timeseries/functions.sql
 \set QUIET off
 CREATE TABLE series AS
-SELECT i, 100 * sin(i / 10.0) + (i % 7) + i * 0.001 + CASE WHEN i % 997 = 0 THEN 250 ELSE 0 END AS x
+SELECT i, '2024-01-01 00:00+00'::timestamptz + make_interval(secs => i * 10 + (i % 3)) AS t,
+       100 * sin(i / 10.0) + (i % 7) + i * 0.001 + CASE WHEN i % 997 = 0 THEN 250 ELSE 0 END AS x
 FROM generate_series(1, 100000) AS i;
+CREATE UNIQUE INDEX ON series (t);
 CREATE UNIQUE INDEX ON series (i);
 ANALYZE series;
 CREATE FUNCTION close(a float8, b float8) RETURNS bool IMMUTABLE LANGUAGE sql
 AS $$ SELECT abs(a - b) <= 1e-9 * greatest(abs(a), abs(b), 1) $$;
-CREATE TABLE arr AS SELECT array_agg(x ORDER BY i) AS xs FROM series;
+CREATE TABLE arr AS SELECT array_agg(x ORDER BY i) AS xs, array_agg(t ORDER BY i) AS ts FROM series;
 
 -- Small examples, readable by eye.
 SELECT rolling_mean('{1, 2, 3, 4, 5}', 2), rolling_min('{3, 1, 4, 1, 5, 9, 2, 6}', 3), rolling_max('{3, 1, 4, 1, 5, 9, 2, 6}', 3);
@@ -59,6 +61,70 @@ FROM arr, unnest(zscore_flags(xs, 3)) WITH ORDINALITY AS f(v, ord)
 JOIN series s ON s.i = f.ord,
      (SELECT avg(x) AS mean, stddev_samp(x) AS std FROM series) stats;
 
+-- rates over (timestamp, value) against lag(): change per second.
+SELECT count(*) AS rates,
+       count(*) FILTER (WHERE NOT close(r.v, (s.x - s.prev_x) / extract(epoch FROM s.t - s.prev_t)::float8)) AS rate_mismatches
+FROM arr, unnest(rates(ts, xs)) WITH ORDINALITY AS r(v, ord)
+JOIN (SELECT i, t, x, lag(t) OVER (ORDER BY i) AS prev_t, lag(x) OVER (ORDER BY i) AS prev_x FROM series) s
+  ON s.i = r.ord + 1;
+
+-- Linear-interpolation resampling onto a 49.5-second grid against the neighbouring samples of each
+-- instant; the last instants lie past the data and give NaN.
+WITH grid AS (
+  SELECT k + 1 AS ord, '2024-01-01 00:00+00'::timestamptz + make_interval(secs => 11 + k * 49.5) AS g
+  FROM generate_series(0, 20299) AS k
+), reference AS (
+  SELECT ord, CASE WHEN prev.t = g THEN prev.x
+                   ELSE prev.x + extract(epoch FROM g - prev.t)::float8 / extract(epoch FROM nxt.t - prev.t)::float8
+                                 * (nxt.x - prev.x) END AS v
+  FROM grid
+  LEFT JOIN LATERAL (SELECT t, x FROM series WHERE t <= g ORDER BY t DESC LIMIT 1) prev ON true
+  LEFT JOIN LATERAL (SELECT t, x FROM series WHERE t >= g ORDER BY t LIMIT 1) nxt ON true
+)
+SELECT count(*) AS instants,
+       count(*) FILTER (WHERE reference.v IS NULL AND w.v = 'NaN') AS past_the_data,
+       count(*) FILTER (WHERE reference.v IS NOT NULL AND NOT close(w.v, reference.v)) AS resample_mismatches
+FROM arr, unnest(resample_linear(ts, xs, '2024-01-01 00:00:11+00', 49.5, 20300)) WITH ORDINALITY AS w(v, ord)
+JOIN reference USING (ord);
+
+-- Largest-triangle-three-buckets against an independent PL/pgSQL implementation of the algorithm.
+CREATE FUNCTION lttb_reference(ts timestamptz[], ys float8[], threshold int) RETURNS int[]
+LANGUAGE plpgsql AS $$
+DECLARE
+  n int := array_length(ys, 1);
+  every float8 := (n - 2)::float8 / (threshold - 2);
+  xs float8[];
+  kept int[] := ARRAY[1];
+  a int := 1;
+  avg_x float8; avg_y float8; area float8; best_area float8; best int;
+  avg_start int; avg_end int; range_start int; range_end int;
+BEGIN
+  SELECT array_agg(extract(epoch FROM t - ts[1])::float8 ORDER BY o) INTO xs FROM unnest(ts) WITH ORDINALITY AS u(t, o);
+  FOR i IN 0 .. threshold - 3 LOOP
+    avg_start := floor((i + 1) * every)::int + 1;           -- 0-based, as in the guest
+    avg_end := least(floor((i + 2) * every)::int + 1, n);
+    avg_x := 0; avg_y := 0;
+    FOR j IN avg_start .. avg_end - 1 LOOP
+      avg_x := avg_x + xs[j + 1]; avg_y := avg_y + ys[j + 1];
+    END LOOP;
+    avg_x := avg_x / (avg_end - avg_start); avg_y := avg_y / (avg_end - avg_start);
+    range_start := floor(i * every)::int + 1;
+    range_end := floor((i + 1) * every)::int + 1;
+    best_area := -1; best := range_start;
+    FOR j IN range_start .. range_end - 1 LOOP
+      area := abs((xs[a] - avg_x) * (ys[j + 1] - ys[a]) - (xs[a] - xs[j + 1]) * (avg_y - ys[a])) * 0.5;
+      IF area > best_area THEN best_area := area; best := j; END IF;
+    END LOOP;
+    kept := kept || (best + 1);
+    a := best + 1;
+  END LOOP;
+  RETURN kept || n;
+END $$;
+SELECT array_length(lttb(ts, xs, 500), 1) AS kept, lttb(ts, xs, 500) = lttb_reference(ts, xs, 500) AS same_points FROM arr;
+SELECT lttb('{2024-01-01, 2024-01-02, 2024-01-03}', '{1, 2, 3}', 2) AS all_when_too_few;
+
 -- Bad parameters are errors with the guest's own message.
+SELECT rates('{2024-01-02, 2024-01-01}', '{1, 2}');
+SELECT rates('{2024-01-01}', '{1, 2}');
 SELECT rolling_mean('{1, 2}', 0);
 SELECT ewma('{1, 2}', 1.5);

@@ -14,3 +14,10 @@ CREATE OR REPLACE FUNCTION first_diff(series float8[]) RETURNS float8[]
     IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
 CREATE OR REPLACE FUNCTION zscore_flags(series float8[], k float8) RETURNS bool[]
     IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION rates(times timestamptz[], series float8[]) RETURNS float8[]
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION resample_linear(times timestamptz[], series float8[], start timestamptz,
+                                           step_seconds float8, points int) RETURNS float8[]
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION lttb(times timestamptz[], series float8[], threshold int) RETURNS int[]
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
