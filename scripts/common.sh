@@ -45,7 +45,9 @@ pg_server_start() {
     if runuser -u postgres -- "${PG_BIN}/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
         return 0
     fi
-    runuser -u postgres -- "${PG_BIN}/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    # Started without the caller's RUST_BACKTRACE: errors read as they would on any server.
+    env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE \
+        runuser -u postgres -- "${PG_BIN}/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-p ${port} -k ${dir} -c listen_addresses=localhost -c jit=off" start >/dev/null \
         || { tail -n 30 "$dir/server.log" >&2; die "the PostgreSQL server did not start"; }
 }

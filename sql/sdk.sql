@@ -28,3 +28,20 @@ CREATE FUNCTION greet(bytea) RETURNS text LANGUAGE wasm AS 'sdk_examples';
 CREATE FUNCTION word_count_big(text) RETURNS bigint LANGUAGE wasm AS 'sdk_examples:word_count';
 CREATE FUNCTION xor_bytes(bytea, bigint) RETURNS bytea LANGUAGE wasm AS 'sdk_examples';
 CREATE FUNCTION is_leap(timestamp) RETURNS bool LANGUAGE wasm AS 'sdk_examples';
+
+-- jsonb and numeric travel as their text forms (plwasm::Jsonb, plwasm::Numeric in the SDK).
+CREATE FUNCTION json_keys(jsonb) RETURNS text STRICT LANGUAGE wasm AS 'sdk_examples';
+CREATE FUNCTION tag_json(text, int) RETURNS jsonb STRICT LANGUAGE wasm AS 'sdk_examples';
+CREATE FUNCTION broken_json() RETURNS jsonb LANGUAGE wasm AS 'sdk_examples';
+CREATE FUNCTION numeric_digits(numeric) RETURNS int STRICT LANGUAGE wasm AS 'sdk_examples';
+CREATE FUNCTION double_numeric(numeric) RETURNS numeric STRICT LANGUAGE wasm AS 'sdk_examples';
+SELECT json_keys('{"b": 1, "a": {"nested": 2}, "c": [1, {"x": 3}]}'), json_keys('[1, 2]');
+SELECT tag_json('say "hi"', 3), tag_json('x', 1) -> 'count' AS count_field;
+-- Text that is not JSON gets PostgreSQL's own error from jsonb_in.
+SELECT broken_json();
+SELECT numeric_digits(123.4500), numeric_digits(1e30);
+SELECT double_numeric(12345678901234567890.123456789), double_numeric(-0.5), double_numeric(0);
+SELECT double_numeric('NaN');
+SELECT count(*) AS mismatches FROM generate_series(1, 1000) AS i
+WHERE double_numeric(i * 1.1 ^ 50) <> 2 * (i * 1.1 ^ 50);
+CREATE FUNCTION json_keys_of_text(text) RETURNS text LANGUAGE wasm AS 'sdk_examples:json_keys';

@@ -31,8 +31,8 @@ CREATE FUNCTION f(float4) RETURNS float4 LANGUAGE wasm AS $$ (module (func (expo
 CREATE FUNCTION fib(int) RETURNS int LANGUAGE wasm AS 'scalar_examples';
 
 -- Types outside the scalar set are refused, listing the supported ones.
-CREATE FUNCTION f(jsonb) RETURNS int LANGUAGE wasm AS $$ (module) $$;
-CREATE FUNCTION f() RETURNS numeric LANGUAGE wasm AS $$ (module) $$;
+CREATE FUNCTION f(point) RETURNS int LANGUAGE wasm AS $$ (module) $$;
+CREATE FUNCTION f() RETURNS interval LANGUAGE wasm AS $$ (module) $$;
 CREATE FUNCTION f() RETURNS SETOF int LANGUAGE wasm AS $$ (module) $$;
 CREATE FUNCTION f(OUT a int, OUT b int) LANGUAGE wasm AS $$ (module) $$;
 
@@ -55,7 +55,7 @@ SELECT wasi_ok();
 SET check_function_bodies = off;
 CREATE FUNCTION later() RETURNS int LANGUAGE wasm AS 'installed_later';
 CREATE FUNCTION broken_body() RETURNS int LANGUAGE wasm AS $$ (module (func $$;
-CREATE FUNCTION still_typed(numeric) RETURNS int LANGUAGE wasm AS 'installed_later';
+CREATE FUNCTION still_typed(uuid) RETURNS int LANGUAGE wasm AS 'installed_later';
 RESET check_function_bodies;
 -- ... and the handler checks the body at the first call.
 SELECT later();

@@ -16,6 +16,16 @@ pub const MEMORY_EXPORT: &str = "memory";
 /// Smallest argument region the host asks for; it doubles as needed and is never given back.
 const MIN_REGION: usize = 4096;
 
+// PostgreSQL's own text conversions for the types that travel in text form. Declared here as plain
+// symbols so they can be passed as PGFunction pointers; they are only ever called through
+// DirectFunctionCall (guarded by pgrx), after the guest has returned or before it runs.
+extern "C-unwind" {
+    fn jsonb_in(fcinfo: pg_sys::FunctionCallInfo) -> Datum;
+    fn jsonb_out(fcinfo: pg_sys::FunctionCallInfo) -> Datum;
+    fn numeric_in(fcinfo: pg_sys::FunctionCallInfo) -> Datum;
+    fn numeric_out(fcinfo: pg_sys::FunctionCallInfo) -> Datum;
+}
+
 /// An argument waiting to be copied into guest memory: its bytes on the host and its parameter slots.
 pub struct Staged {
     slot: usize,
@@ -32,6 +42,12 @@ pub unsafe fn stage(ty: ValueType, datum: Datum, argument: usize, slot: usize) -
             let value = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
             let len = pgrx::varlena::varsize_any_exhdr(value);
             (pgrx::varlena::vardata_any(value) as *const u8, len, len)
+        }
+        ValueType::Jsonb | ValueType::Numeric => {
+            let output = if ty == ValueType::Jsonb { jsonb_out } else { numeric_out };
+            let text = pg_sys::DirectFunctionCall1Coll(Some(output), pg_sys::InvalidOid, datum);
+            let len = std::ffi::CStr::from_ptr(text.cast_mut_ptr()).to_bytes().len();
+            (text.cast_mut_ptr::<u8>() as *const u8, len, len)
         }
         ValueType::Array(element) => {
             let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *const pg_sys::ArrayType;
@@ -99,6 +115,24 @@ pub unsafe fn copy_out(ty: ValueType, packed: i64, live: &LiveInstance) -> Resul
                 return Err(too_large(len));
             }
             Ok(Datum::from(pgrx::varlena::rust_byte_slice_to_bytea(bytes).into_pg()))
+        }
+        ValueType::Jsonb | ValueType::Numeric => {
+            let bytes = bytes_of(len).ok_or_else(|| outside_memory("the function"))?;
+            check_encoding(bytes)?;
+            // The input functions raise PostgreSQL's own error (22P02) for malformed text.
+            let text = std::ffi::CString::new(bytes).expect("check_encoding refused NUL bytes");
+            let text = pg_sys::Datum::from(pg_sys::pstrdup(text.as_ptr()));
+            Ok(if ty == ValueType::Jsonb {
+                pg_sys::DirectFunctionCall1Coll(Some(jsonb_in), pg_sys::InvalidOid, text)
+            } else {
+                pg_sys::DirectFunctionCall3Coll(
+                    Some(numeric_in),
+                    pg_sys::InvalidOid,
+                    text,
+                    pg_sys::Datum::from(pg_sys::InvalidOid),
+                    pg_sys::Datum::from(-1i32),
+                )
+            })
         }
         ValueType::Array(element) => {
             let size = len.checked_mul(element.size).filter(|&b| b <= pg_array::MAX_DATA_BYTES).ok_or_else(|| too_large(len))?;

@@ -53,7 +53,7 @@ pub enum ScalarType {
 
 /// The supported types, for error messages.
 pub const SUPPORTED_TYPES: &str = "smallint, integer, bigint, real, double precision, boolean, date, \
-     timestamp, timestamp with time zone, text, varchar, bytea, one-dimensional arrays of smallint, \
+     timestamp, timestamp with time zone, text, varchar, bytea, jsonb, numeric, one-dimensional arrays of smallint, \
      integer, bigint, real, double precision, boolean, date, timestamp and timestamp with time zone \
      (and void as a return type)";
 
@@ -135,6 +135,10 @@ pub enum ValueType {
     Bytea,
     /// A one-dimensional array without NULLs: its elements, as (pointer, count).
     Array(ElementType),
+    /// jsonb, as its text form (what jsonb_out gives), as (pointer, length).
+    Jsonb,
+    /// numeric, as its text form (what numeric_out gives), as (pointer, length).
+    Numeric,
 }
 
 impl ValueType {
@@ -145,6 +149,8 @@ impl ValueType {
             ValueType::Text => "text".into(),
             ValueType::Bytea => "bytea".into(),
             ValueType::Array(e) => format!("{}[]", e.scalar.sdk_name()),
+            ValueType::Jsonb => "jsonb".into(),
+            ValueType::Numeric => "numeric".into(),
         }
     }
 
@@ -155,6 +161,8 @@ impl ValueType {
         match oid {
             pg_sys::TEXTOID | pg_sys::VARCHAROID => Some(ValueType::Text),
             pg_sys::BYTEAOID => Some(ValueType::Bytea),
+            pg_sys::JSONBOID => Some(ValueType::Jsonb),
+            pg_sys::NUMERICOID => Some(ValueType::Numeric),
             _ => ElementType::of_array(oid).map(ValueType::Array),
         }
     }

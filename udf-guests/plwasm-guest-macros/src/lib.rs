@@ -12,6 +12,8 @@ enum Kind {
     Scalar { rust: Tokens, wasm: Tokens, sql: &'static str },
     /// text, as &str (borrowed) or String (owned).
     Text { owned: bool },
+    /// jsonb or numeric, as the SDK's newtype over their text form.
+    TextForm { wrapper: syn::Ident, sql: &'static str },
     /// bytea or an array, as &[T] (borrowed) or Vec<T> (owned).
     Slice { element: Tokens, owned: bool, sql: String },
 }
@@ -72,7 +74,8 @@ fn kind_of(ty: &Type) -> Result<Kind, syn::Error> {
         syn::Error::new_spanned(
             ty,
             "plwasm::udf supports i16, i32, i64, f32, f64, bool, plwasm::Date, plwasm::Timestamp, &str, String, \
-             &[T] and Vec<T> of those numbers (and u8 for bytea), wrapped in Option for NULLs",
+             plwasm::Jsonb, plwasm::Numeric, &[T] and Vec<T> of those numbers (and u8 for bytea), \
+             wrapped in Option for NULLs",
         )
     };
     if let Type::Reference(reference) = ty {
@@ -90,6 +93,10 @@ fn kind_of(ty: &Type) -> Result<Kind, syn::Error> {
         if ident == "String" {
             return Ok(Kind::Text { owned: true });
         }
+        if ident == "Jsonb" || ident == "Numeric" {
+            let sql = if ident == "Jsonb" { "jsonb" } else { "numeric" };
+            return Ok(Kind::TextForm { wrapper: ident.clone(), sql });
+        }
         if ident == "Vec" {
             let element = generic_argument(args).ok_or_else(unsupported)?;
             let sql = element_sql(element).ok_or_else(unsupported)?;
@@ -103,6 +110,7 @@ fn sql_name(kind: &Kind) -> String {
     match kind {
         Kind::Scalar { sql, .. } => sql.to_string(),
         Kind::Text { .. } => "text".into(),
+        Kind::TextForm { sql, .. } => sql.to_string(),
         Kind::Slice { sql, .. } => sql.clone(),
     }
 }
@@ -173,6 +181,11 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
                 let borrowed = quote!(unsafe { ::plwasm::__private::text(#ptr, #len) });
                 if *owned { quote!(#borrowed.to_string()) } else { borrowed }
             }
+            Kind::TextForm { wrapper, .. } => {
+                let (ptr, len) = (format_ident!("{}_ptr", value), format_ident!("{}_len", value));
+                params.push(quote!(#ptr: i32, #len: i32));
+                quote!(::plwasm::#wrapper(unsafe { ::plwasm::__private::text(#ptr, #len) }.to_string()))
+            }
             Kind::Slice { element, owned, .. } => {
                 let (ptr, len) = (format_ident!("{}_ptr", value), format_ident!("{}_len", value));
                 params.push(quote!(#ptr: i32, #len: i32));
@@ -218,6 +231,7 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
             (quote!(#wasm), give)
         }
         Some(Kind::Text { .. }) => (quote!(i64), quote!(::plwasm::__private::give_text(::std::string::String::from(__value)))),
+        Some(Kind::TextForm { .. }) => (quote!(i64), quote!(::plwasm::__private::give_text(__value.0))),
         Some(Kind::Slice { .. }) => (quote!(i64), quote!(::plwasm::__private::give(::std::vec::Vec::from(__value)))),
     };
     let zero = match &ret_kind {

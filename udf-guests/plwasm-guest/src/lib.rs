@@ -46,6 +46,14 @@ pub struct Date(pub i32);
 #[repr(transparent)]
 pub struct Timestamp(pub i64);
 
+/// A jsonb value, in its text form (as `jsonb_out` writes it). A result is parsed by `jsonb_in`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Jsonb(pub String);
+
+/// A numeric value, in its exact decimal text form (`NaN` and infinities included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Numeric(pub String);
+
 /// Glue the `#[udf]` macro expands to. Not for direct use; it may change without notice.
 #[doc(hidden)]
 pub mod __private {

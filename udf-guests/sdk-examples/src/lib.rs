@@ -63,3 +63,84 @@ fn is_leap(day: plwasm::Date) -> bool {
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
+
+/// `json_keys(jsonb) RETURNS text`: the top-level keys of an object, comma-separated, found by a
+/// small scan of jsonb's text form (keys of nested objects are skipped).
+#[udf]
+fn json_keys(doc: plwasm::Jsonb) -> String {
+    let (mut keys, mut depth, mut in_string, mut escaped, mut start) = (Vec::new(), 0, false, false, 0);
+    let bytes = doc.0.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => {
+                    in_string = false;
+                    let rest = doc.0[i + 1..].trim_start();
+                    if depth == 1 && rest.starts_with(':') {
+                        keys.push(doc.0[start..i].to_string());
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_string = true;
+                start = i + 1;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            _ => {}
+        }
+    }
+    keys.join(",")
+}
+
+/// `tag_json(text, integer) RETURNS jsonb`: builds a jsonb object from its text form.
+#[udf]
+fn tag_json(name: &str, count: i32) -> plwasm::Jsonb {
+    plwasm::Jsonb(format!("{{\"name\": \"{}\", \"count\": {count}}}", name.replace('\\', "\\\\").replace('"', "\\\"")))
+}
+
+/// `broken_json() RETURNS jsonb`: returns text that is not JSON, to show the server's own error.
+#[udf]
+fn broken_json() -> plwasm::Jsonb {
+    plwasm::Jsonb("{not json".to_string())
+}
+
+/// `numeric_digits(numeric) RETURNS integer`: how many decimal digits the exact value has.
+#[udf]
+fn numeric_digits(n: plwasm::Numeric) -> i32 {
+    n.0.chars().filter(|c| c.is_ascii_digit()).count() as i32
+}
+
+/// `double_numeric(numeric) RETURNS numeric`: exact doubling of the decimal text, digit by digit.
+#[udf]
+fn double_numeric(n: plwasm::Numeric) -> Result<plwasm::Numeric, String> {
+    let text = n.0;
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.as_str()),
+    };
+    if !digits.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(format!("cannot double {text}"));
+    }
+    let mut out = Vec::new();
+    let mut carry = 0;
+    for c in digits.chars().rev() {
+        if c == '.' {
+            out.push('.');
+            continue;
+        }
+        let d = c.to_digit(10).unwrap() * 2 + carry;
+        out.push(char::from_digit(d % 10, 10).unwrap());
+        carry = d / 10;
+    }
+    if carry > 0 {
+        out.push('1');
+    }
+    Ok(plwasm::Numeric(format!("{sign}{}", out.into_iter().rev().collect::<String>())))
+}
