@@ -268,6 +268,9 @@ pub fn instance_for(entry: &FunctionEntry, role: Oid) -> Result<Rc<RefCell<LiveI
         Err((error, mut data)) => {
             FunctionStats::add(&entry.stats.traps, 1);
             crate::handler::emit_guest_output(&mut data.wasi);
+            if crate::interrupts::was_interrupted(&error) {
+                crate::interrupts::process_pending();
+            }
             return Err(traps::classify(&error).in_function(&entry.display_name));
         }
     };

@@ -82,6 +82,8 @@ fn runtime() -> &'static Runtime {
         // Deep recursion becomes a trap (54001) long before PostgreSQL's own stack runs out.
         config.max_wasm_stack(gucs::max_stack_bytes());
         config.cranelift_opt_level(OptLevel::Speed);
+        // Epoch checks let query cancel and statement_timeout stop a running guest (interrupts.rs).
+        config.epoch_interruption(true);
         // The crate is built without parallel-compilation: no threads may run inside a backend,
         // whose signal handlers assume the main thread.
         let engine = Engine::new(&config).expect("a fixed, valid wasmtime configuration");
@@ -106,6 +108,7 @@ fn runtime() -> &'static Runtime {
                 caller.data_mut().guest_error = Some(message);
             })
             .expect("a unique host function name");
+        crate::interrupts::start_ticker(&engine);
         Runtime { engine, linker }
     })
 }

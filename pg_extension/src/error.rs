@@ -33,6 +33,8 @@ pub enum ErrorKind {
     NullValueNotAllowed,
     /// Text that is not valid in the database encoding (22021).
     CharacterNotInRepertoire,
+    /// The guest was stopped by a cancel request that PostgreSQL then did not raise itself (57014).
+    QueryCanceled,
 }
 
 impl ErrorKind {
@@ -52,6 +54,7 @@ impl ErrorKind {
             ErrorKind::InvalidParameter => ERRCODE_INVALID_PARAMETER_VALUE,
             ErrorKind::NullValueNotAllowed => ERRCODE_NULL_VALUE_NOT_ALLOWED,
             ErrorKind::CharacterNotInRepertoire => ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+            ErrorKind::QueryCanceled => ERRCODE_QUERY_CANCELED,
         }
     }
 }

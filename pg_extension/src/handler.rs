@@ -8,7 +8,7 @@ use crate::instance::LiveInstance;
 use crate::marshal::{self, CopyError, Staged};
 use crate::types::{ReturnType, ScalarType, ValueType};
 use crate::wasi::WasiState;
-use crate::{abi, traps};
+use crate::{abi, interrupts, traps};
 use pgrx::pg_sys::{self, Datum, Oid};
 use pgrx::PgMemoryContexts;
 use std::cell::RefCell;
@@ -196,6 +196,9 @@ impl CallSite {
     fn fail(entry: &FunctionEntry, role: Oid, instance: &Rc<RefCell<LiveInstance>>, failure: Failure) -> PlWasmError {
         FunctionStats::add(&entry.stats.traps, 1);
         cache::discard_instance(entry, role, instance);
+        if matches!(&failure, Failure::Guest(e) if interrupts::was_interrupted(e)) {
+            interrupts::process_pending();
+        }
         let error = match failure {
             Failure::Guest(error) => traps::classify(&error),
             Failure::Host(error) => error,

@@ -5,7 +5,7 @@ use crate::handler::emit_guest_output;
 use crate::instance::LiveInstance;
 use crate::source::ModuleSource;
 use crate::types::{Signature, ReturnType};
-use crate::{cache, engine, module_store, traps};
+use crate::{cache, engine, interrupts, module_store, traps};
 use pgrx::pg_sys;
 use std::ffi::CStr;
 
@@ -50,6 +50,12 @@ fn run_source(text: &str) -> Result<()> {
     match outcome {
         Ok(()) => Ok(()),
         Err(error) if traps::is_clean_exit(&error) => Ok(()),
-        Err(error) => Err(traps::classify(&error)),
+        Err(error) => {
+            drop(live);
+            if interrupts::was_interrupted(&error) {
+                interrupts::process_pending();
+            }
+            Err(traps::classify(&error))
+        }
     }
 }

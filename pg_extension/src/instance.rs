@@ -1,8 +1,8 @@
 //! A live wasm instance with its own store: per-instance memory cap, fuel per call, captured WASI output.
 
 use crate::engine::{self, CompiledModule};
-use crate::gucs;
 use crate::marshal::{self, CopyError};
+use crate::{gucs, interrupts};
 use crate::wasi::WasiState;
 use std::fmt;
 use wasmtime::{Instance, Memory, ResourceLimiter, Store, TypedFunc};
@@ -96,6 +96,7 @@ impl LiveInstance {
     pub fn new(module: &CompiledModule) -> Result<LiveInstance, (wasmtime::Error, StoreData)> {
         let mut store = Store::new(engine::engine(), StoreData::default());
         store.limiter(|data| &mut data.limits);
+        interrupts::install(&mut store);
         Self::arm(&mut store);
         let instance = match module.pre.instantiate(&mut store) {
             Ok(instance) => instance,
@@ -143,6 +144,7 @@ impl LiveInstance {
         let fuel = gucs::fuel_per_call();
         store.data_mut().limits.max_memory_bytes = gucs::max_memory_bytes();
         store.set_fuel(fuel).expect("fuel is enabled on the engine");
+        interrupts::arm(store);
         fuel
     }
 

@@ -8,6 +8,7 @@ mod gucs;
 mod handler;
 mod inline;
 mod instance;
+mod interrupts;
 mod marshal;
 mod module_store;
 mod pg_array;

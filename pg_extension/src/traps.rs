@@ -19,6 +19,7 @@ pub fn classify(error: &wasmtime::Error) -> PlWasmError {
                 format!("ran out of fuel (plwasm.fuel_per_call = {})", crate::gucs::fuel_per_call()),
             )
             .with_hint("The guest ran longer than its fuel allows; a superuser can raise plwasm.max_fuel_per_call."),
+            Trap::Interrupt => PlWasmError::new(ErrorKind::QueryCanceled, "canceling statement: the guest was interrupted"),
             Trap::StackOverflow => PlWasmError::new(ErrorKind::StackExhausted, "wasm stack exhausted")
                 .with_hint("The guest recursed too deeply; plwasm.max_stack sets the limit."),
             other => {

@@ -1,0 +1,84 @@
+//! Query cancel, statement_timeout and pg_terminate_backend reach a running guest.
+//!
+//! PostgreSQL's own signal handlers stay in charge: they set InterruptPending (and QueryCancelPending
+//! or ProcDiePending). A ticker thread, with every signal blocked so that signals keep going to the
+//! main thread, looks at InterruptPending every few milliseconds and, when it is set, advances the
+//! engine's epoch. The guest's next epoch check (at a loop back-edge or a function entry) runs the
+//! store's deadline callback on the main thread; if a cancel or termination is pending it stops the
+//! guest. Once the guest has returned, PostgreSQL's ProcessInterrupts raises its own error (57014) or
+//! ends the backend.
+
+use crate::instance::StoreData;
+use pgrx::pg_sys;
+use std::sync::Once;
+use std::time::Duration;
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+
+/// How often the ticker looks at InterruptPending: the bound on cancel latency it adds.
+const TICK: Duration = Duration::from_millis(2);
+
+/// Start the ticker for this backend's engine (once).
+pub fn start_ticker(engine: &Engine) {
+    static STARTED: Once = Once::new();
+    STARTED.call_once(|| {
+        let engine = engine.clone();
+        // SAFETY: pthread_sigmask on the calling thread only; the previous mask is restored right after
+        // the spawn, so the main thread's signal handling is unchanged and the ticker inherits "all blocked".
+        unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut previous: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut previous);
+            let spawned = std::thread::Builder::new().name("plwasm-ticker".into()).stack_size(64 * 1024).spawn(move || loop {
+                std::thread::sleep(TICK);
+                if interrupt_pending() {
+                    engine.increment_epoch();
+                }
+            });
+            libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut());
+            spawned.expect("spawning the plwasm interrupt ticker");
+        }
+    });
+}
+
+fn interrupt_pending() -> bool {
+    // SAFETY: a volatile read of a sig_atomic_t flag that PostgreSQL's signal handlers set.
+    unsafe { std::ptr::addr_of!(pg_sys::InterruptPending).read_volatile() != 0 }
+}
+
+/// A cancel, statement timeout or termination is waiting for PostgreSQL to process it.
+fn cancel_pending() -> bool {
+    // SAFETY: volatile reads of sig_atomic_t flags that PostgreSQL's signal handlers set.
+    unsafe {
+        std::ptr::addr_of!(pg_sys::QueryCancelPending).read_volatile() != 0
+            || std::ptr::addr_of!(pg_sys::ProcDiePending).read_volatile() != 0
+    }
+}
+
+/// Make a new store stop its guest when a cancel is pending at an epoch check.
+pub fn install(store: &mut Store<StoreData>) {
+    store.epoch_deadline_callback(|_| Ok(if cancel_pending() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) }));
+}
+
+/// Before each call: the next epoch tick reaches the callback.
+#[inline]
+pub fn arm(store: &mut Store<StoreData>) {
+    store.set_epoch_deadline(1);
+}
+
+/// Did the guest stop because of a pending interrupt?
+pub fn was_interrupted(error: &wasmtime::Error) -> bool {
+    matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt))
+}
+
+/// After a guest stopped for an interrupt (and with no wasm frames on the stack): let PostgreSQL
+/// raise its own error for it. Returns only if PostgreSQL had nothing to raise.
+pub fn process_pending() {
+    // SAFETY: called from the function manager's context, outside any critical section, as
+    // CHECK_FOR_INTERRUPTS would be; a PostgreSQL error becomes a Rust panic through pgrx's guard.
+    unsafe {
+        if interrupt_pending() {
+            pg_sys::ProcessInterrupts();
+        }
+    }
+}
