@@ -101,7 +101,8 @@ impl CallSite {
         // the slots hold one value of the right type per Wasm parameter and room for the result,
         // and `func` comes from this store's instance.
         let called = called.and_then(|()| {
-            func.call_unchecked(&mut live.store, slots.as_mut_slice() as *mut [ValRaw]).map_err(Failure::Guest)
+            interrupts::while_running(|| func.call_unchecked(&mut live.store, slots.as_mut_slice() as *mut [ValRaw]))
+                .map_err(Failure::Guest)
         });
         let stats = &entry.stats;
         FunctionStats::add(&stats.calls, 1);

@@ -45,7 +45,7 @@ fn run_source(text: &str) -> Result<()> {
     };
     let func = live.instance.get_func(&mut live.store, &export).expect("export checked above");
     LiveInstance::arm(&mut live.store);
-    let outcome = func.call(&mut live.store, &[], &mut []);
+    let outcome = interrupts::while_running(|| func.call(&mut live.store, &[], &mut []));
     emit_guest_output(&mut live.store.data_mut().wasi);
     match outcome {
         Ok(()) => Ok(()),

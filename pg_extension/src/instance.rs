@@ -98,12 +98,12 @@ impl LiveInstance {
         store.limiter(|data| &mut data.limits);
         interrupts::install(&mut store);
         Self::arm(&mut store);
-        let instance = match module.pre.instantiate(&mut store) {
+        let instance = match interrupts::while_running(|| module.pre.instantiate(&mut store)) {
             Ok(instance) => instance,
             Err(error) => return Err((error, store.into_data())),
         };
         if let Ok(initialize) = instance.get_typed_func::<(), ()>(&mut store, "_initialize") {
-            if let Err(error) = initialize.call(&mut store, ()) {
+            if let Err(error) = interrupts::while_running(|| initialize.call(&mut store, ())) {
                 return Err((error, store.into_data()));
             }
         }

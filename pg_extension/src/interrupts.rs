@@ -2,20 +2,35 @@
 //!
 //! PostgreSQL's own signal handlers stay in charge: they set InterruptPending (and QueryCancelPending
 //! or ProcDiePending). A ticker thread, with every signal blocked so that signals keep going to the
-//! main thread, looks at InterruptPending every few milliseconds and, when it is set, advances the
-//! engine's epoch. The guest's next epoch check (at a loop back-edge or a function entry) runs the
+//! main thread, looks at InterruptPending every 2 ms while a guest runs (every 50 ms otherwise) and,
+//! when it is set, advances the engine's epoch. The guest's next epoch check (at a loop back-edge or a function entry) runs the
 //! store's deadline callback on the main thread; if a cancel or termination is pending it stops the
 //! guest. Once the guest has returned, PostgreSQL's ProcessInterrupts raises its own error (57014) or
 //! ends the backend.
 
 use crate::instance::StoreData;
 use pgrx::pg_sys;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 use std::time::Duration;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
-/// How often the ticker looks at InterruptPending: the bound on cancel latency it adds.
+/// How often the ticker looks at InterruptPending while a guest runs: the cancel latency it adds.
 const TICK: Duration = Duration::from_millis(2);
+/// How long it sleeps while no guest runs, so that idle backends cost next to nothing.
+const IDLE_TICK: Duration = Duration::from_millis(50);
+
+/// Set by the backend's main thread while guest code runs.
+static GUEST_RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// Run `f` (which enters the guest) with the ticker watching closely.
+#[inline(always)]
+pub fn while_running<R>(f: impl FnOnce() -> R) -> R {
+    GUEST_RUNNING.store(true, Ordering::Relaxed);
+    let result = f();
+    GUEST_RUNNING.store(false, Ordering::Relaxed);
+    result
+}
 
 /// Start the ticker for this backend's engine (once).
 pub fn start_ticker(engine: &Engine) {
@@ -29,10 +44,14 @@ pub fn start_ticker(engine: &Engine) {
             let mut previous: libc::sigset_t = std::mem::zeroed();
             libc::sigfillset(&mut all);
             libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut previous);
-            let spawned = std::thread::Builder::new().name("plwasm-ticker".into()).stack_size(64 * 1024).spawn(move || loop {
-                std::thread::sleep(TICK);
-                if interrupt_pending() {
-                    engine.increment_epoch();
+            let spawned = std::thread::Builder::new().name("plwasm-ticker".into()).stack_size(64 * 1024).spawn(move || {
+                let mut running = false;
+                loop {
+                    std::thread::sleep(if running { TICK } else { IDLE_TICK });
+                    running = GUEST_RUNNING.load(Ordering::Relaxed);
+                    if running && interrupt_pending() {
+                        engine.increment_epoch();
+                    }
                 }
             });
             libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut());
