@@ -35,6 +35,8 @@ pub enum ErrorKind {
     CharacterNotInRepertoire,
     /// The guest was stopped by a cancel request that PostgreSQL then did not raise itself (57014).
     QueryCanceled,
+    /// Wasm execution is switched off server-wide (55000).
+    Disabled,
 }
 
 impl ErrorKind {
@@ -55,6 +57,7 @@ impl ErrorKind {
             ErrorKind::NullValueNotAllowed => ERRCODE_NULL_VALUE_NOT_ALLOWED,
             ErrorKind::CharacterNotInRepertoire => ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
             ErrorKind::QueryCanceled => ERRCODE_QUERY_CANCELED,
+            ErrorKind::Disabled => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
         }
     }
 }

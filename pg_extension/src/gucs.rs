@@ -14,6 +14,7 @@ pub static MAX_FUEL_PER_CALL: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_F
 pub static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(256);
 pub static MAX_MODULE_SIZE_KB: GucSetting<i32> = GucSetting::<i32>::new(16 * 1024);
 pub static MAX_STACK_KB: GucSetting<i32> = GucSetting::<i32>::new(512);
+pub static ENABLED: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static WASI_OUTPUT: GucSetting<WasiOutput> = GucSetting::<WasiOutput>::new(WasiOutput::Notice);
 
 /// Where a WASI guest's stdout and stderr lines go.
@@ -25,6 +26,14 @@ pub enum WasiOutput {
 }
 
 pub fn register() {
+    GucRegistry::define_bool_guc(
+        c"plwasm.enabled",
+        c"Whether wasm functions and DO blocks may run at all (server-wide kill switch).",
+        c"Set in postgresql.conf or with ALTER SYSTEM, then reload; nothing is dropped while it is off.",
+        &ENABLED,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
     GucRegistry::define_int_guc(
         c"plwasm.fuel_per_call",
         c"Fuel (wasmtime fuel units, roughly wasm instructions) one call of a wasm function may use.",
@@ -102,4 +111,14 @@ pub fn max_module_size_bytes() -> usize {
 
 pub fn max_stack_bytes() -> usize {
     MAX_STACK_KB.get() as usize * 1024
+}
+
+/// Refuse to run guest code while a superuser has switched wasm off.
+#[inline]
+pub fn check_enabled() -> crate::error::Result<()> {
+    if ENABLED.get() {
+        return Ok(());
+    }
+    Err(crate::error::PlWasmError::new(crate::error::ErrorKind::Disabled, "wasm execution is disabled on this server")
+        .with_hint("A superuser has set plwasm.enabled = off; functions and modules are kept, and run again once it is on."))
 }

@@ -246,6 +246,7 @@ pub unsafe fn call(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
     if !(*fcinfo).context.is_null() && pgrx::is_a((*fcinfo).context, pg_sys::NodeTag::T_TriggerData) {
         PlWasmError::new(ErrorKind::NotSupported, "wasm functions cannot be used as triggers yet").raise();
     }
+    gucs::check_enabled().or_raise();
     let mut site = (*flinfo).fn_extra as *mut CallSite;
     if site.is_null() {
         let built = CallSite::new((*flinfo).fn_oid).or_raise();

@@ -19,6 +19,7 @@ pub unsafe fn run(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
 }
 
 fn run_source(text: &str) -> Result<()> {
+    crate::gucs::check_enabled()?;
     let (module, requested) = match ModuleSource::parse(text)? {
         ModuleSource::Inline(bytes) => (engine::compile(&bytes)?.0, None),
         ModuleSource::Stored { module, export } => (module_store::load(&module)?.0, export),

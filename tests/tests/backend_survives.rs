@@ -49,3 +49,66 @@ fn the_backend_survives_every_kind_of_error() {
     drop(c);
     drop_database(&db);
 }
+
+/// Turns plwasm.enabled off server-wide for as long as it lives (ALTER SYSTEM + reload); back on when dropped.
+struct SwitchedOff;
+
+impl SwitchedOff {
+    fn new() -> SwitchedOff {
+        set_enabled(false);
+        SwitchedOff
+    }
+}
+
+impl Drop for SwitchedOff {
+    fn drop(&mut self) {
+        set_enabled(true);
+    }
+}
+
+fn set_enabled(on: bool) {
+    let mut admin = connect("postgres");
+    // ALTER SYSTEM only accepts a setting its backend knows: load the library that defines it.
+    admin.batch_execute("LOAD 'plwasm'").unwrap();
+    if on {
+        admin.batch_execute("ALTER SYSTEM RESET plwasm.enabled").unwrap();
+    } else {
+        admin.batch_execute("ALTER SYSTEM SET plwasm.enabled = off").unwrap();
+    }
+    admin.batch_execute("SELECT pg_reload_conf()").unwrap();
+    // New sessions read the reloaded file at start; wait until one sees the new value.
+    for _ in 0..200 {
+        let mut fresh = connect("postgres");
+        fresh.batch_execute("LOAD 'plwasm'").unwrap();
+        let shown: String = fresh.query_one("SHOW plwasm.enabled", &[]).unwrap().get(0);
+        if shown == if on { "on" } else { "off" } {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("plwasm.enabled never became {on}");
+}
+
+#[test]
+fn the_kill_switch_stops_execution_without_dropping_anything() {
+    let db = fresh_database("it_kill_switch");
+    connect(&db)
+        .batch_execute("CREATE FUNCTION fib(int) RETURNS bigint STRICT LANGUAGE wasm AS 'scalar_examples'")
+        .unwrap();
+    assert_eq!(connect(&db).query_one("SELECT fib(10)", &[]).unwrap().get::<_, i64>(0), 55);
+    {
+        let _off = SwitchedOff::new();
+        let mut c = connect(&db);
+        let error = c.query_one("SELECT fib(10)", &[]).unwrap_err();
+        assert_eq!(sqlstate(&error), "55000", "{error:?}");
+        let error = c.batch_execute("DO LANGUAGE wasm $$ (module (func (export \"main\"))) $$").unwrap_err();
+        assert_eq!(sqlstate(&error), "55000", "{error:?}");
+        // Nothing was dropped, and an ordinary role cannot switch it back on.
+        let modules: i64 = c.query_one("SELECT count(*) FROM plwasm.modules", &[]).unwrap().get(0);
+        assert!(modules > 0);
+        let error = c.batch_execute("SET plwasm.enabled = on").unwrap_err();
+        assert_eq!(sqlstate(&error), "55P02", "a SIGHUP setting cannot be changed in a session: {error:?}");
+    }
+    assert_eq!(connect(&db).query_one("SELECT fib(10)", &[]).unwrap().get::<_, i64>(0), 55, "runs again once on");
+    drop_database(&db);
+}
