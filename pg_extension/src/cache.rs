@@ -49,11 +49,40 @@ pub struct FunctionEntry {
 
 type InstanceKey = (ModuleHash, Oid);
 
+/// A live instance and when a query last bound to it, for least-recently-used eviction.
+struct CachedInstance {
+    instance: Rc<RefCell<LiveInstance>>,
+    last_used: u64,
+}
+
 #[derive(Default)]
 struct BackendCache {
     functions: HashMap<Oid, Rc<FunctionEntry>>,
-    instances: HashMap<InstanceKey, Rc<RefCell<LiveInstance>>>,
+    instances: HashMap<InstanceKey, CachedInstance>,
+    /// Counts bindings, to order instances by last use.
+    clock: u64,
     stats: BTreeMap<u32, Rc<FunctionStats>>,
+}
+
+impl BackendCache {
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    /// Drop least recently used instances until there is room for one more under the cap.
+    fn make_room(&mut self) {
+        let cap = crate::gucs::MAX_CACHED_INSTANCES.get().max(1) as usize;
+        while self.instances.len() >= cap {
+            let Some(oldest) = self.instances.iter().min_by_key(|(_, c)| c.last_used).map(|(k, _)| *k) else { break };
+            if let Some(evicted) = self.instances.remove(&oldest) {
+                // Call sites still holding it notice and bind a new one.
+                if let Ok(mut live) = evicted.instance.try_borrow_mut() {
+                    live.discarded = true;
+                }
+            }
+        }
+    }
 }
 
 thread_local! {
@@ -259,7 +288,15 @@ fn check_memory_exports(module: &CompiledModule, signature: &Signature) -> Resul
 /// The live instance of a function's module for a role, instantiating it on first use.
 pub fn instance_for(entry: &FunctionEntry, role: Oid) -> Result<Rc<RefCell<LiveInstance>>> {
     let key = (entry.module.hash, role);
-    if let Some(found) = CACHE.with(|c| c.borrow().instances.get(&key).cloned()) {
+    let found = CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        let now = cache.tick();
+        cache.instances.get_mut(&key).map(|cached| {
+            cached.last_used = now;
+            cached.instance.clone()
+        })
+    });
+    if let Some(found) = found {
         return Ok(found);
     }
     FunctionStats::add(&entry.stats.instantiations, 1);
@@ -274,7 +311,12 @@ pub fn instance_for(entry: &FunctionEntry, role: Oid) -> Result<Rc<RefCell<LiveI
             return Err(traps::classify(&error).in_function(&entry.display_name));
         }
     };
-    CACHE.with(|c| c.borrow_mut().instances.insert(key, instance.clone()));
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        cache.make_room();
+        let last_used = cache.tick();
+        cache.instances.insert(key, CachedInstance { instance: instance.clone(), last_used });
+    });
     Ok(instance)
 }
 
@@ -284,7 +326,7 @@ pub fn discard_instance(entry: &FunctionEntry, role: Oid, instance: &Rc<RefCell<
     CACHE.with(|c| {
         let mut cache = c.borrow_mut();
         let key = (entry.module.hash, role);
-        if cache.instances.get(&key).is_some_and(|i| Rc::ptr_eq(i, instance)) {
+        if cache.instances.get(&key).is_some_and(|cached| Rc::ptr_eq(&cached.instance, instance)) {
             cache.instances.remove(&key);
         }
     });

@@ -14,6 +14,7 @@ pub static MAX_FUEL_PER_CALL: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_F
 pub static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(256);
 pub static MAX_MODULE_SIZE_KB: GucSetting<i32> = GucSetting::<i32>::new(16 * 1024);
 pub static MAX_STACK_KB: GucSetting<i32> = GucSetting::<i32>::new(512);
+pub static MAX_CACHED_INSTANCES: GucSetting<i32> = GucSetting::<i32>::new(64);
 pub static ENABLED: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static WASI_OUTPUT: GucSetting<WasiOutput> = GucSetting::<WasiOutput>::new(WasiOutput::Notice);
 
@@ -83,6 +84,16 @@ pub fn register() {
         2048,
         GucContext::SuBackend,
         GucFlags::UNIT_KB,
+    );
+    GucRegistry::define_int_guc(
+        c"plwasm.max_cached_instances",
+        c"Most wasm instances (one per module and role) a backend keeps between calls.",
+        c"Beyond it the least recently used instance is dropped, with its memory; it is rebuilt when needed.",
+        &MAX_CACHED_INSTANCES,
+        1,
+        100_000,
+        GucContext::Suset,
+        GucFlags::default(),
     );
     GucRegistry::define_enum_guc(
         c"plwasm.wasi_output",

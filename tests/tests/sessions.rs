@@ -147,3 +147,31 @@ fn a_thousand_calls_compile_and_instantiate_once() {
     drop((setup, s));
     drop_database(&db);
 }
+
+#[test]
+fn instances_beyond_the_cap_are_evicted_least_recently_used_first() {
+    let db = fresh_database("it_instance_cap");
+    let mut s = connect(&db);
+    // Three counter modules that differ only in a constant, so they are three modules.
+    for n in 1..=3 {
+        let wat = COUNTER_WAT.replacen("(module", &format!("(module (global i32 (i32.const {n}))"), 1);
+        let bytes = wat::parse_str(&wat).unwrap();
+        s.execute("SELECT plwasm.install_module($1, $2)", &[&format!("counter{n}"), &bytes]).unwrap();
+        s.batch_execute(&format!("CREATE FUNCTION next{n}() RETURNS int LANGUAGE wasm AS 'counter{n}:next'")).unwrap();
+    }
+    s.batch_execute("SET plwasm.max_cached_instances = 2").unwrap();
+    assert_eq!(scalar(&mut s, "SELECT next1()"), 1);
+    assert_eq!(scalar(&mut s, "SELECT next1()"), 2);
+    assert_eq!(scalar(&mut s, "SELECT next2()"), 1);
+    assert_eq!(scalar(&mut s, "SELECT next3()"), 1, "a third instance evicts counter1's, the least recently used");
+    assert_eq!(scalar(&mut s, "SELECT next1()"), 1, "counter1 starts over in a new instance (evicting counter2's)");
+    assert_eq!(scalar(&mut s, "SELECT next3()"), 2, "counter3's instance was kept");
+    assert_eq!(scalar(&mut s, "SELECT next2()"), 1, "counter2 was evicted");
+    // An ordinary role cannot raise the cap.
+    s.batch_execute("DROP ROLE IF EXISTS plwasm_it_capped; CREATE ROLE plwasm_it_capped; SET ROLE plwasm_it_capped").unwrap();
+    let error = s.batch_execute("SET plwasm.max_cached_instances = 100000").unwrap_err();
+    assert_eq!(sqlstate(&error), "42501");
+    s.batch_execute("RESET ROLE; DROP ROLE plwasm_it_capped").unwrap();
+    drop(s);
+    drop_database(&db);
+}
