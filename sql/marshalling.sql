@@ -104,3 +104,16 @@ AS $$ (module (@custom "plwasm.abi" "1") (func (export "current_abi") (result i3
 SELECT current_abi();
 -- Still unsupported types name the supported ones.
 CREATE FUNCTION f(numeric[]) RETURNS int LANGUAGE wasm AS $$ (module) $$;
+
+-- Records are bincode: per attribute a 1 (present) or 0 (NULL) byte, then the value; text as a u64
+-- length and its bytes. Written here by hand: (7, 'hi').
+CREATE TYPE pair AS (a int, b text);
+CREATE FUNCTION hand_record() RETURNS pair LANGUAGE wasm
+AS $$ (module (memory (export "memory") 1)
+        (data (i32.const 0) "\01\07\00\00\00\01\02\00\00\00\00\00\00\00hi")
+        (func (export "hand_record") (result i64) i64.const 0x0000001000000000)) $$;
+SELECT hand_record(), (hand_record()).b;
+-- A record cut short is an error, not garbage.
+CREATE FUNCTION short_record() RETURNS pair LANGUAGE wasm
+AS $$ (module (memory (export "memory") 1) (func (export "short_record") (result i64) i64.const 0x0000000100000000)) $$;
+SELECT short_record();

@@ -45,3 +45,21 @@ SELECT double_numeric('NaN');
 SELECT count(*) AS mismatches FROM generate_series(1, 1000) AS i
 WHERE double_numeric(i * 1.1 ^ 50) <> 2 * (i * 1.1 ^ 50);
 CREATE FUNCTION json_keys_of_text(text) RETURNS text LANGUAGE wasm AS 'sdk_examples:json_keys';
+
+-- Records: a composite type is a serde struct in the guest, its fields in attribute order, NULLs as
+-- Option (bincode, docs/abi.md).
+CREATE TYPE reading AS (sensor int, at timestamptz, value float8, note text, samples float8[]);
+CREATE TYPE summary AS (sensor int, label text, total float8, count bigint, valid bool);
+CREATE FUNCTION summarize(reading) RETURNS summary STRICT LANGUAGE wasm AS 'sdk_examples';
+SELECT summarize(ROW(7, '2000-01-01 00:00:01+00', 1.5, 'probe', '{1, 2}')::reading);
+SELECT (summarize(ROW(8, '2000-01-01 00:00:00+00', NULL, NULL, '{}')::reading)).*;
+CREATE TABLE readings OF reading;
+INSERT INTO readings SELECT i, '2024-01-01 00:00+00'::timestamptz + i * interval '1 hour', i * 0.5,
+       CASE WHEN i % 2 = 0 THEN 'even' END, ARRAY[i, i * 2]::float8[]
+FROM generate_series(1, 4) AS i;
+SELECT (summarize(r)).* FROM readings r ORDER BY sensor;
+-- Fields of a type records cannot carry are refused when the function is created.
+CREATE TYPE located AS (sensor int, place point);
+CREATE FUNCTION locate(located) RETURNS int LANGUAGE wasm AS 'sdk_examples:word_count';
+-- The guest's signature says it takes a record.
+CREATE FUNCTION summarize_int(int) RETURNS summary LANGUAGE wasm AS 'sdk_examples:summarize';

@@ -27,6 +27,8 @@ struct CallSite {
     staged: Vec<Staged>,
     /// Every argument is a fixed-width scalar and there is no null mask: the per-row fast path.
     plain_scalars: Option<Vec<ScalarType>>,
+    /// Encoding buffers for record arguments, one per argument, reused by every call.
+    records: Vec<Vec<u8>>,
 }
 
 extern "C" {
@@ -63,7 +65,8 @@ impl CallSite {
                 })
                 .collect::<Option<Vec<_>>>()
         };
-        Ok(CallSite { entry, role, instance, func, slots: vec![ValRaw::i64(0); width], staged, plain_scalars })
+        let records = vec![Vec::new(); entry.signature.params.len()];
+        Ok(CallSite { entry, role, instance, func, slots: vec![ValRaw::i64(0); width], staged, plain_scalars, records })
     }
 
     /// One call. SAFETY: `fcinfo` is the call's valid FunctionCallInfo.
@@ -75,7 +78,7 @@ impl CallSite {
             (self.instance, self.func) = bind(&self.entry, role)?;
             self.role = role;
         }
-        let CallSite { entry, instance, func, slots, staged, plain_scalars, .. } = self;
+        let CallSite { entry, instance, func, slots, staged, plain_scalars, records, .. } = self;
         let params = &entry.signature.params;
         let args = (*fcinfo).args.as_slice(params.len());
         if let (Some(scalars), true) = (plain_scalars.as_ref(), entry.strict) {
@@ -83,7 +86,7 @@ impl CallSite {
                 *slot = abi::to_raw(*ty, arg.value);
             }
         } else {
-            Self::fill_slots(entry, args, slots, staged)?;
+            Self::fill_slots(entry, args, slots, staged, records)?;
         }
 
         let mut live = instance.borrow_mut();
@@ -154,6 +157,7 @@ impl CallSite {
         args: &[pg_sys::NullableDatum],
         slots: &mut [ValRaw],
         staged: &mut Vec<Staged>,
+        records: &mut [Vec<u8>],
     ) -> Result<()> {
         let params = &entry.signature.params;
 
@@ -182,7 +186,11 @@ impl CallSite {
                     if arg.isnull {
                         (slots[slot], slots[slot + 1]) = (ValRaw::i32(0), ValRaw::i32(0));
                     } else {
-                        let value = marshal::stage(*in_memory, arg.value, i + 1, slot);
+                        let value = match in_memory {
+                            ValueType::Record(_) => crate::record::encode(arg.value, &mut records[i])
+                                .and_then(|()| Staged::encoded(slot, &records[i])),
+                            _ => marshal::stage(*in_memory, arg.value, i + 1, slot),
+                        };
                         staged.push(value.map_err(|e| e.in_function(&entry.display_name))?);
                     }
                     slot += 2;

@@ -13,6 +13,7 @@ mod marshal;
 mod module_store;
 mod pg_array;
 mod proc;
+mod record;
 mod source;
 mod stats;
 mod traps;

@@ -54,11 +54,25 @@ pub unsafe fn stage(ty: ValueType, datum: Datum, argument: usize, slot: usize) -
             let data = pg_array::elements(array, argument)?;
             (data.data, data.count * element.size, data.count)
         }
-        ValueType::Scalar(_) => unreachable!("scalars go straight into parameters"),
+        ValueType::Scalar(_) | ValueType::Record(_) => unreachable!("scalars go into parameters, records through record.rs"),
     };
     let guest_len = u32::try_from(guest_len)
         .map_err(|_| PlWasmError::new(ErrorKind::ProgramLimit, format!("argument {argument} is too large for wasm32")))?;
     Ok(Staged { slot, src, bytes, guest_len })
+}
+
+impl Staged {
+    /// An argument already encoded into `bytes` (a record), which must live until the call ends.
+    pub fn encoded(slot: usize, bytes: &[u8]) -> Result<Staged> {
+        let guest_len = u32::try_from(bytes.len())
+            .map_err(|_| PlWasmError::new(ErrorKind::ProgramLimit, "a record argument is too large for wasm32"))?;
+        Ok(Staged { slot, src: bytes.as_ptr(), bytes: bytes.len(), guest_len })
+    }
+
+    /// Where the bytes are, how many, and the length the guest is told.
+    pub fn parts(&self) -> (*const u8, usize, u32) {
+        (self.src, self.bytes, self.guest_len)
+    }
 }
 
 fn round_up(n: usize) -> usize {
@@ -105,19 +119,31 @@ pub unsafe fn copy_out(ty: ValueType, packed: i64, live: &LiveInstance) -> Resul
     let memory = live.memory.expect("checked when the function was built: the module exports its memory");
     let guest = memory.data(&live.store);
     let bytes_of = |bytes: usize| guest.get(ptr..ptr.checked_add(bytes)?);
+    let size = match ty {
+        ValueType::Array(element) => {
+            len.checked_mul(element.size).filter(|&b| b <= pg_array::MAX_DATA_BYTES).ok_or_else(|| too_large(len))?
+        }
+        _ if len > pg_array::MAX_DATA_BYTES => return Err(too_large(len)),
+        _ => len,
+    };
+    let bytes = bytes_of(size).ok_or_else(|| outside_memory("the function"))?;
+    match ty {
+        ValueType::Record(type_oid) => crate::record::decode(type_oid, bytes),
+        other => datum_from_bytes(other, bytes, len),
+    }
+}
+
+/// A Datum of type `ty` from bytes the guest produced (`count` elements for arrays), after checking
+/// what PostgreSQL would reject. Used for results and for the fields of record results.
+pub unsafe fn datum_from_bytes(ty: ValueType, bytes: &[u8], count: usize) -> Result<Datum> {
     match ty {
         ValueType::Text | ValueType::Bytea => {
-            let bytes = bytes_of(len).ok_or_else(|| outside_memory("the function"))?;
             if ty == ValueType::Text {
                 check_encoding(bytes)?;
-            }
-            if len > pg_array::MAX_DATA_BYTES {
-                return Err(too_large(len));
             }
             Ok(Datum::from(pgrx::varlena::rust_byte_slice_to_bytea(bytes).into_pg()))
         }
         ValueType::Jsonb | ValueType::Numeric => {
-            let bytes = bytes_of(len).ok_or_else(|| outside_memory("the function"))?;
             check_encoding(bytes)?;
             // The input functions raise PostgreSQL's own error (22P02) for malformed text.
             let text = std::ffi::CString::new(bytes).expect("check_encoding refused NUL bytes");
@@ -135,12 +161,10 @@ pub unsafe fn copy_out(ty: ValueType, packed: i64, live: &LiveInstance) -> Resul
             })
         }
         ValueType::Array(element) => {
-            let size = len.checked_mul(element.size).filter(|&b| b <= pg_array::MAX_DATA_BYTES).ok_or_else(|| too_large(len))?;
-            let bytes = bytes_of(size).ok_or_else(|| outside_memory("the function"))?;
             check_elements(element.scalar, bytes)?;
-            Ok(pg_array::build(element, bytes.as_ptr(), len))
+            Ok(pg_array::build(element, bytes.as_ptr(), count))
         }
-        ValueType::Scalar(_) => unreachable!("scalars come straight back as results"),
+        ValueType::Scalar(_) | ValueType::Record(_) => unreachable!("scalars come back as Wasm values, records via record.rs"),
     }
 }
 

@@ -53,7 +53,8 @@ pub enum ScalarType {
 
 /// The supported types, for error messages.
 pub const SUPPORTED_TYPES: &str = "smallint, integer, bigint, real, double precision, boolean, date, \
-     timestamp, timestamp with time zone, text, varchar, bytea, jsonb, numeric, one-dimensional arrays of smallint, \
+     timestamp, timestamp with time zone, text, varchar, bytea, jsonb, numeric, composite types of those, \
+     one-dimensional arrays of smallint, \
      integer, bigint, real, double precision, boolean, date, timestamp and timestamp with time zone \
      (and void as a return type)";
 
@@ -139,6 +140,8 @@ pub enum ValueType {
     Jsonb,
     /// numeric, as its text form (what numeric_out gives), as (pointer, length).
     Numeric,
+    /// A composite type (its oid), bincode-encoded (record.rs), as (pointer, length).
+    Record(Oid),
 }
 
 impl ValueType {
@@ -151,6 +154,7 @@ impl ValueType {
             ValueType::Array(e) => format!("{}[]", e.scalar.sdk_name()),
             ValueType::Jsonb => "jsonb".into(),
             ValueType::Numeric => "numeric".into(),
+            ValueType::Record(_) => "record".into(),
         }
     }
 
@@ -163,6 +167,10 @@ impl ValueType {
             pg_sys::BYTEAOID => Some(ValueType::Bytea),
             pg_sys::JSONBOID => Some(ValueType::Jsonb),
             pg_sys::NUMERICOID => Some(ValueType::Numeric),
+            // SAFETY: get_typtype reads the type's catalog row (or returns 0 for an unknown oid).
+            _ if unsafe { pg_sys::get_typtype(oid) } == pg_sys::TYPTYPE_COMPOSITE as std::ffi::c_char => {
+                Some(ValueType::Record(oid))
+            }
             _ => ElementType::of_array(oid).map(ValueType::Array),
         }
     }
@@ -235,6 +243,12 @@ impl Signature {
         for (i, &oid) in arg_types.iter().enumerate() {
             params.push(ValueType::from_oid(oid).ok_or_else(|| unsupported(format!("argument {}", i + 1), oid))?);
         }
+        // Records must consist of fields that can travel.
+        for ty in &params {
+            if let ValueType::Record(oid) = ty {
+                crate::record::plan(*oid)?;
+            }
+        }
         if returns_set {
             return Err(PlWasmError::definition("set-returning wasm functions are not supported yet"));
         }
@@ -243,6 +257,9 @@ impl Signature {
         } else {
             ReturnType::Value(ValueType::from_oid(ret_type).ok_or_else(|| unsupported("return".into(), ret_type))?)
         };
+        if let ReturnType::Value(ValueType::Record(oid)) = ret {
+            crate::record::plan(oid)?;
+        }
         Ok(Signature { params, ret })
     }
 

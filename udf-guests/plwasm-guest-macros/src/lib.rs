@@ -14,6 +14,8 @@ enum Kind {
     Text { owned: bool },
     /// jsonb or numeric, as the SDK's newtype over their text form.
     TextForm { wrapper: syn::Ident, sql: &'static str },
+    /// A SQL composite type, as a serde struct (bincode-encoded).
+    Record { ty: Tokens },
     /// bytea or an array, as &[T] (borrowed) or Vec<T> (owned).
     Slice { element: Tokens, owned: bool, sql: String },
 }
@@ -75,7 +77,7 @@ fn kind_of(ty: &Type) -> Result<Kind, syn::Error> {
             ty,
             "plwasm::udf supports i16, i32, i64, f32, f64, bool, plwasm::Date, plwasm::Timestamp, &str, String, \
              plwasm::Jsonb, plwasm::Numeric, &[T] and Vec<T> of those numbers (and u8 for bytea), \
-             wrapped in Option for NULLs",
+             serde structs for records, wrapped in Option for NULLs",
         )
     };
     if let Type::Reference(reference) = ty {
@@ -103,7 +105,14 @@ fn kind_of(ty: &Type) -> Result<Kind, syn::Error> {
             return Ok(Kind::Slice { element: quote!(#element), owned: true, sql });
         }
     }
-    scalar(ty).ok_or_else(unsupported)
+    if let Some(kind) = scalar(ty) {
+        return Ok(kind);
+    }
+    // Any other named type is a record: a serde struct whose fields follow the composite's attributes.
+    match ty {
+        Type::Path(_) => Ok(Kind::Record { ty: quote!(#ty) }),
+        _ => Err(unsupported()),
+    }
 }
 
 fn sql_name(kind: &Kind) -> String {
@@ -111,6 +120,7 @@ fn sql_name(kind: &Kind) -> String {
         Kind::Scalar { sql, .. } => sql.to_string(),
         Kind::Text { .. } => "text".into(),
         Kind::TextForm { sql, .. } => sql.to_string(),
+        Kind::Record { .. } => "record".into(),
         Kind::Slice { sql, .. } => sql.clone(),
     }
 }
@@ -186,6 +196,11 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
                 params.push(quote!(#ptr: i32, #len: i32));
                 quote!(::plwasm::#wrapper(unsafe { ::plwasm::__private::text(#ptr, #len) }.to_string()))
             }
+            Kind::Record { ty } => {
+                let (ptr, len) = (format_ident!("{}_ptr", value), format_ident!("{}_len", value));
+                params.push(quote!(#ptr: i32, #len: i32));
+                quote!(unsafe { ::plwasm::__private::record::<#ty>(#ptr, #len) })
+            }
             Kind::Slice { element, owned, .. } => {
                 let (ptr, len) = (format_ident!("{}_ptr", value), format_ident!("{}_len", value));
                 params.push(quote!(#ptr: i32, #len: i32));
@@ -232,6 +247,7 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
         }
         Some(Kind::Text { .. }) => (quote!(i64), quote!(::plwasm::__private::give_text(::std::string::String::from(__value)))),
         Some(Kind::TextForm { .. }) => (quote!(i64), quote!(::plwasm::__private::give_text(__value.0))),
+        Some(Kind::Record { .. }) => (quote!(i64), quote!(::plwasm::__private::give_record(&__value))),
         Some(Kind::Slice { .. }) => (quote!(i64), quote!(::plwasm::__private::give(::std::vec::Vec::from(__value)))),
     };
     let zero = match &ret_kind {

@@ -37,21 +37,21 @@ pub fn fail(message: &str) -> ! {
 }
 
 /// A date: days since 2000-01-01, as PostgreSQL counts them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[repr(transparent)]
 pub struct Date(pub i32);
 
 /// A timestamp (with or without time zone): microseconds since 2000-01-01 00:00:00 (UTC).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[repr(transparent)]
 pub struct Timestamp(pub i64);
 
 /// A jsonb value, in its text form (as `jsonb_out` writes it). A result is parsed by `jsonb_in`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Jsonb(pub String);
 
 /// A numeric value, in its exact decimal text form (`NaN` and infinities included).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Numeric(pub String);
 
 /// Glue the `#[udf]` macro expands to. Not for direct use; it may change without notice.
@@ -116,6 +116,15 @@ pub mod __private {
 
     pub fn give_text(text: String) -> i64 {
         give(text.into_bytes())
+    }
+
+    /// SAFETY: as for `slice`. A record argument: bincode of the SQL composite's fields in order.
+    pub unsafe fn record<T: serde::de::DeserializeOwned>(ptr: i32, len: i32) -> T {
+        bincode::deserialize(slice::<u8>(ptr, len)).unwrap_or_else(|e| fail(&format!("malformed record argument: {e}")))
+    }
+
+    pub fn give_record<T: serde::Serialize>(value: &T) -> i64 {
+        give(bincode::serialize(value).unwrap_or_else(|e| fail(&format!("cannot encode the record result: {e}"))))
     }
 
     pub fn unwrap_or_fail<T, E: std::fmt::Display>(result: Result<T, E>) -> T {

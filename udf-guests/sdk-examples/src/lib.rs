@@ -144,3 +144,37 @@ fn double_numeric(n: plwasm::Numeric) -> Result<plwasm::Numeric, String> {
     }
     Ok(plwasm::Numeric(format!("{sign}{}", out.into_iter().rev().collect::<String>())))
 }
+
+/// A reading, mirroring `CREATE TYPE reading AS (sensor int, at timestamptz, value float8, note text,
+/// samples float8[])`. Every field is an Option: the attributes of a composite type can always be NULL.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Reading {
+    sensor: Option<i32>,
+    at: Option<plwasm::Timestamp>,
+    value: Option<f64>,
+    note: Option<String>,
+    samples: Option<Vec<f64>>,
+}
+
+/// A summary, mirroring `CREATE TYPE summary AS (sensor int, label text, total float8, count bigint, valid bool)`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Summary {
+    sensor: Option<i32>,
+    label: Option<String>,
+    total: Option<f64>,
+    count: Option<i64>,
+    valid: Option<bool>,
+}
+
+/// `summarize(reading) RETURNS summary`
+#[udf]
+fn summarize(r: Reading) -> Summary {
+    let samples = r.samples.unwrap_or_default();
+    Summary {
+        sensor: r.sensor,
+        label: r.at.map(|at| format!("{}@{}", r.note.as_deref().unwrap_or("?"), at.0)),
+        total: r.value.map(|v| v + samples.iter().sum::<f64>()),
+        count: Some(samples.len() as i64 + i64::from(r.value.is_some())),
+        valid: Some(r.value.is_some_and(|v| v.is_finite())),
+    }
+}
