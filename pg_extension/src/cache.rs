@@ -145,9 +145,9 @@ pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<(FunctionEntry, bool)> {
         ModuleSource::Stored { module, export } => {
             // Read the generation first: a change committed while we load bumps it again.
             let generation = module_generation();
-            remember_store_relid();
-            let (compiled, compiled_now) = module_store::load(&module)?;
-            (compiled, compiled_now, export, Some(generation))
+            let loaded = module_store::load(&module)?;
+            STORE_RELID.with(|r| r.set(loaded.store_relid));
+            (loaded.module, loaded.compiled_now, export, Some(generation))
         }
     };
     let (export, ty) = choose_export(&module, requested_export.as_deref(), &info.proname)?;
@@ -166,12 +166,6 @@ pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<(FunctionEntry, bool)> {
         stats: stats_for(oid),
     };
     Ok((entry, compiled_now))
-}
-
-fn remember_store_relid() {
-    if let Some(relid) = module_store::store_relid() {
-        STORE_RELID.with(|r| r.set(relid));
-    }
 }
 
 /// The export to call: the one named in the body, else one named like the SQL function,

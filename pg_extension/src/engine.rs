@@ -137,8 +137,7 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, bool)> {
         return Err(PlWasmError::definition("the module is not a WebAssembly binary")
             .with_detail("A wasm binary starts with the bytes 00 61 73 6d (\"\\0asm\")."));
     }
-    check_abi_version(bytes)?;
-    let declared = declared_signatures(bytes);
+    let declared = read_plwasm_sections(bytes)?;
     let rt = runtime();
     let module = Module::from_binary(&rt.engine, bytes).map_err(|e| {
         PlWasmError::definition("the module is not valid WebAssembly").with_detail(format!("{e:#}"))
@@ -152,45 +151,45 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, bool)> {
     Ok((compiled, true))
 }
 
-/// A module that states its ABI version must state ours.
-fn check_abi_version(bytes: &[u8]) -> Result<()> {
-    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        let Ok(wasmparser::Payload::CustomSection(section)) = payload else { continue };
-        if section.name() != ABI_SECTION {
-            continue;
-        }
-        let stated = std::str::from_utf8(section.data()).unwrap_or("").trim();
-        if stated.parse::<u32>() != Ok(ABI_VERSION) {
-            return Err(PlWasmError::definition(format!(
-                "the module was built for plwasm ABI version \"{}\", but this plwasm speaks version {ABI_VERSION}",
-                stated.chars().take(20).collect::<String>()
-            ))
-            .with_hint("Rebuild the guest against a plwasm SDK for this version (docs/abi.md)."));
-        }
-    }
-    Ok(())
-}
-
-/// The signatures an SDK-built guest declares; entries that do not parse are ignored.
-fn declared_signatures(bytes: &[u8]) -> HashMap<String, DeclaredSignature> {
+/// One pass over the module's custom sections: a stated ABI version must be ours, and an SDK-built
+/// guest's `plwasm.sig` entries give the SQL signatures it declares (entries that do not parse are ignored).
+fn read_plwasm_sections(bytes: &[u8]) -> Result<HashMap<String, DeclaredSignature>> {
     let mut declared = HashMap::new();
     for payload in wasmparser::Parser::new(0).parse_all(bytes) {
         let Ok(wasmparser::Payload::CustomSection(section)) = payload else { continue };
-        if section.name() != SIGNATURE_SECTION {
-            continue;
-        }
-        for entry in String::from_utf8_lossy(section.data()).split(';') {
-            let Some((name, rest)) = entry.trim().split_once('(') else { continue };
-            let Some((params, ret)) = rest.split_once(")->") else { continue };
-            let (ret, nullable) = match ret.strip_suffix('?') {
-                Some(ret) => (ret, true),
-                None => (ret, false),
-            };
-            let params = params.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect();
-            declared.insert(name.to_string(), DeclaredSignature { params, ret: ret.to_string(), nullable });
+        match section.name() {
+            ABI_SECTION => check_abi_version(section.data())?,
+            SIGNATURE_SECTION => parse_signatures(section.data(), &mut declared),
+            _ => {}
         }
     }
-    declared
+    Ok(declared)
+}
+
+fn check_abi_version(data: &[u8]) -> Result<()> {
+    let stated = std::str::from_utf8(data).unwrap_or("").trim();
+    if stated.parse::<u32>() == Ok(ABI_VERSION) {
+        return Ok(());
+    }
+    Err(PlWasmError::definition(format!(
+        "the module was built for plwasm ABI version \"{}\", but this plwasm speaks version {ABI_VERSION}",
+        stated.chars().take(20).collect::<String>()
+    ))
+    .with_hint("Rebuild the guest against a plwasm SDK for this version (docs/abi.md)."))
+}
+
+/// `name(t1,t2)->ret[?];` entries.
+fn parse_signatures(data: &[u8], declared: &mut HashMap<String, DeclaredSignature>) {
+    for entry in String::from_utf8_lossy(data).split(';') {
+        let Some((name, rest)) = entry.trim().split_once('(') else { continue };
+        let Some((params, ret)) = rest.split_once(")->") else { continue };
+        let (ret, nullable) = match ret.strip_suffix('?') {
+            Some(ret) => (ret, true),
+            None => (ret, false),
+        };
+        let params = params.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect();
+        declared.insert(name.to_string(), DeclaredSignature { params, ret: ret.to_string(), nullable });
+    }
 }
 
 /// Imports must be WASI preview 1 functions or plwasm's own, with their standard types.

@@ -22,7 +22,7 @@ fn run_source(text: &str) -> Result<()> {
     crate::gucs::check_enabled()?;
     let (module, requested) = match ModuleSource::parse(text)? {
         ModuleSource::Inline(bytes) => (engine::compile(&bytes)?.0, None),
-        ModuleSource::Stored { module, export } => (module_store::load(&module)?.0, export),
+        ModuleSource::Stored { module, export } => (module_store::load(&module)?.module, export),
     };
     let export = match requested {
         Some(name) => name,

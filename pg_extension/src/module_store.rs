@@ -161,15 +161,18 @@ fn announce_change(relid: Oid) {
     unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) }
 }
 
-/// The oid of the catalog table, for recognising its invalidations.
-pub fn store_relid() -> Option<Oid> {
-    store_table().ok().map(|t| t.relid)
+/// A stored module as loaded: the compiled module, whether it was compiled just now, and the oid of
+/// the catalog table (whose invalidations announce changes).
+pub struct Loaded {
+    pub module: Rc<CompiledModule>,
+    pub compiled_now: bool,
+    pub store_relid: Oid,
 }
 
 /// Load a stored module by name, compiling it only if this backend has not seen its bytes.
-/// The flag says whether it was compiled just now.
-pub fn load(name: &str) -> Result<(Rc<CompiledModule>, bool)> {
+pub fn load(name: &str) -> Result<Loaded> {
     let table = store_table()?;
+    let loaded = |(module, compiled_now): (Rc<CompiledModule>, bool)| Loaded { module, compiled_now, store_relid: table.relid };
     let _as_owner = AsTableOwner::switch(table.owner);
     let missing = || {
         PlWasmError::definition(format!("wasm module \"{name}\" does not exist"))
@@ -182,7 +185,7 @@ pub fn load(name: &str) -> Result<(Rc<CompiledModule>, bool)> {
     .map_err(spi_error)?
     .ok_or_else(missing)?;
     if let Some(found) = hex::decode(&sha256).ok().and_then(|h| h.try_into().ok()).and_then(|h| engine::cached(&h)) {
-        return Ok((found, false));
+        return Ok(loaded((found, false)));
     }
     let bytes = Spi::get_one_with_args::<Vec<u8>>(
         "SELECT (SELECT wasm FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1)",
@@ -190,7 +193,7 @@ pub fn load(name: &str) -> Result<(Rc<CompiledModule>, bool)> {
     )
     .map_err(spi_error)?
     .ok_or_else(missing)?;
-    engine::compile(&bytes)
+    engine::compile(&bytes).map(loaded)
 }
 
 /// Install (or replace) a stored module. Returns its sha256 in hex.
