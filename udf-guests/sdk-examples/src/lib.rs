@@ -178,3 +178,16 @@ fn summarize(r: Reading) -> Summary {
         valid: Some(r.value.is_some_and(|v| v.is_finite())),
     }
 }
+
+/// `sdk_add(integer, integer) RETURNS integer`: the same work as a hand-written `add`, for
+/// benches/marshalling.sh to measure what the SDK's wrapper costs per call.
+#[udf]
+fn sdk_add(a: i32, b: i32) -> i32 {
+    a.wrapping_add(b)
+}
+
+/// `sdk_byte_length(bytea) RETURNS integer`: likewise, for a value that travels through memory.
+#[udf]
+fn sdk_byte_length(data: &[u8]) -> i32 {
+    data.len() as i32
+}
