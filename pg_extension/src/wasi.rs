@@ -133,8 +133,21 @@ pub fn provides(name: &str, ty: &FuncType) -> bool {
     })
 }
 
-/// Add the whole preview-1 surface to a linker.
+/// Add the whole preview-1 surface to a linker: every function first as a refusing stub, then the
+/// ones with real behaviour over their stubs.
 pub fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+    let engine = linker.engine().clone();
+    for (name, params, returns_errno) in PREVIEW1 {
+        let results: &[ValType] = if *returns_errno { &[I] } else { &[] };
+        let ty = FuncType::new(&engine, params.iter().cloned(), results.iter().cloned());
+        linker.func_new(MODULE, name, ty, |_, _, results: &mut [Val]| {
+            if let Some(errno) = results.first_mut() {
+                *errno = Val::I32(ERRNO_NOTCAPABLE);
+            }
+            Ok(())
+        })?;
+    }
+    linker.allow_shadowing(true);
     linker.func_wrap(MODULE, "fd_write", fd_write)?;
     linker.func_wrap(MODULE, "fd_fdstat_get", fd_fdstat_get)?;
     linker.func_wrap(MODULE, "args_sizes_get", empty_list_sizes)?;
@@ -152,36 +165,9 @@ pub fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     linker.func_wrap(MODULE, "proc_exit", |_: Caller<'_, StoreData>, code: i32| -> wasmtime::Result<()> {
         Err(wasmtime::Error::new(ProcExit(code)))
     })?;
-    let engine = linker.engine().clone();
-    for (name, params, returns_errno) in PREVIEW1.iter().filter(|(name, _, _)| !IMPLEMENTED.contains(name)) {
-        let results: &[ValType] = if *returns_errno { &[I] } else { &[] };
-        let ty = FuncType::new(&engine, params.iter().cloned(), results.iter().cloned());
-        linker.func_new(MODULE, name, ty, |_, _, results: &mut [Val]| {
-            if let Some(errno) = results.first_mut() {
-                *errno = Val::I32(ERRNO_NOTCAPABLE);
-            }
-            Ok(())
-        })?;
-    }
+    linker.allow_shadowing(false);
     Ok(())
 }
-
-/// The functions `add_to_linker` defines with real behaviour; every other one refuses.
-const IMPLEMENTED: &[&str] = &[
-    "fd_write",
-    "fd_fdstat_get",
-    "args_sizes_get",
-    "environ_sizes_get",
-    "args_get",
-    "environ_get",
-    "fd_prestat_get",
-    "fd_close",
-    "sched_yield",
-    "clock_time_get",
-    "clock_res_get",
-    "random_get",
-    "proc_exit",
-];
 
 fn guest_memory(caller: &mut Caller<'_, StoreData>) -> Option<Memory> {
     match caller.get_export("memory") {
