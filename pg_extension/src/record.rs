@@ -13,11 +13,20 @@ pub struct RecordPlan {
     fields: Vec<Option<ValueType>>, // None: a dropped column, skipped
 }
 
-/// The composite type's live attributes. SAFETY of the body: typcache tuple descriptors are pinned
-/// by their reference count until released here.
+/// The composite type's live attributes, checked to be types a record can carry.
 pub fn plan(type_oid: Oid) -> Result<RecordPlan> {
+    // SAFETY: the typcache descriptor is pinned by its reference count until released here.
     unsafe {
         let tupdesc = pg_sys::lookup_rowtype_tupdesc(type_oid, -1);
+        let plan = plan_from(tupdesc, type_oid);
+        pg_sys::DecrTupleDescRefCount(tupdesc);
+        plan
+    }
+}
+
+/// The plan of an already pinned tuple descriptor. SAFETY: `tupdesc` is valid while this runs.
+unsafe fn plan_from(tupdesc: pg_sys::TupleDesc, type_oid: Oid) -> Result<RecordPlan> {
+    {
         let attrs = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize);
         let fields: Result<Vec<Option<ValueType>>> = attrs
             .iter()
@@ -36,7 +45,6 @@ pub fn plan(type_oid: Oid) -> Result<RecordPlan> {
                 }
             })
             .collect();
-        pg_sys::DecrTupleDescRefCount(tupdesc);
         Ok(RecordPlan { fields: fields? })
     }
 }
@@ -57,8 +65,9 @@ pub unsafe fn encode(datum: Datum, out: &mut Vec<u8>) -> Result<()> {
     let mut values = vec![Datum::from(0); natts];
     let mut nulls = vec![false; natts];
     pg_sys::heap_deform_tuple(&mut tuple, tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
+    let plan = plan_from(tupdesc, type_oid);
     pg_sys::DecrTupleDescRefCount(tupdesc);
-    let plan = plan(type_oid)?;
+    let plan = plan?;
     for (i, field) in plan.fields.iter().enumerate() {
         let Some(ty) = field else { continue };
         if nulls[i] {
@@ -97,7 +106,6 @@ unsafe fn encode_value(ty: ValueType, datum: Datum, out: &mut Vec<u8>) -> Result
 
 /// Decode a record result of composite type `type_oid` from the guest's bytes.
 pub fn decode(type_oid: Oid, mut bytes: &[u8]) -> Result<Datum> {
-    let plan = plan(type_oid)?;
     let truncated = || PlWasmError::new(ErrorKind::Trap, "the record result is truncated or malformed");
     let take = |n: usize, bytes: &mut &[u8]| -> Result<Vec<u8>> {
         if bytes.len() < n {
@@ -115,6 +123,7 @@ pub fn decode(type_oid: Oid, mut bytes: &[u8]) -> Result<Datum> {
         let mut values = vec![Datum::from(0); natts];
         let mut nulls = vec![true; natts];
         let result = (|| -> Result<()> {
+            let plan = plan_from(tupdesc, type_oid)?;
             for (i, field) in plan.fields.iter().enumerate() {
                 let Some(ty) = field else { continue };
                 let tag = take(1, &mut bytes)?[0];
