@@ -38,13 +38,12 @@ pub struct CompiledModule {
     pub declared: HashMap<String, DeclaredSignature>,
 }
 
-/// A signature from the `plwasm.sig` section: SQL type names as the SDK writes them.
+/// A signature from the `plwasm.sig` section: SQL type names as the SDK writes them. (Whether the
+/// export takes a null mask is read from its Wasm signature, so the entry's `?` marker is not kept.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeclaredSignature {
     pub params: Vec<String>,
     pub ret: String,
-    /// The function handles NULLs itself (a leading null mask).
-    pub nullable: bool,
 }
 
 impl CompiledModule {
@@ -183,12 +182,9 @@ fn parse_signatures(data: &[u8], declared: &mut HashMap<String, DeclaredSignatur
     for entry in String::from_utf8_lossy(data).split(';') {
         let Some((name, rest)) = entry.trim().split_once('(') else { continue };
         let Some((params, ret)) = rest.split_once(")->") else { continue };
-        let (ret, nullable) = match ret.strip_suffix('?') {
-            Some(ret) => (ret, true),
-            None => (ret, false),
-        };
+        let ret = ret.strip_suffix('?').unwrap_or(ret);
         let params = params.split(',').filter(|p| !p.is_empty()).map(str::to_string).collect();
-        declared.insert(name.to_string(), DeclaredSignature { params, ret: ret.to_string(), nullable });
+        declared.insert(name.to_string(), DeclaredSignature { params, ret: ret.to_string() });
     }
 }
 

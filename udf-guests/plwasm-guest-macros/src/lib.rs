@@ -264,7 +264,6 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
         quote!({ let __value = __result; #give })
     };
     let mask_param = if nullable { quote!(__null_mask: i32,) } else { quote!() };
-    let _ = Span::call_site();
 
     let entry = format!("{}({})->{}{};", name, sql_args.join(","), sql_ret, if nullable { "?" } else { "" });
     let entry_len = entry.len();
