@@ -33,8 +33,8 @@ CREATE FUNCTION fib(int) RETURNS int LANGUAGE wasm AS 'scalar_examples';
 -- Types outside the scalar set are refused, listing the supported ones.
 CREATE FUNCTION f(point) RETURNS int LANGUAGE wasm AS $$ (module) $$;
 CREATE FUNCTION f() RETURNS interval LANGUAGE wasm AS $$ (module) $$;
-CREATE FUNCTION f() RETURNS SETOF int LANGUAGE wasm AS $$ (module) $$;
-CREATE FUNCTION f(OUT a int, OUT b int) LANGUAGE wasm AS $$ (module) $$;
+CREATE FUNCTION f() RETURNS SETOF interval LANGUAGE wasm AS $$ (module) $$;
+CREATE FUNCTION f(OUT a int, OUT b point) LANGUAGE wasm AS $$ (module) $$;
 
 -- Imports must be WASI preview 1, with its own signatures.
 CREATE FUNCTION f() RETURNS int LANGUAGE wasm

@@ -136,7 +136,7 @@ pub fn function_entry(oid: Oid) -> Result<Rc<FunctionEntry>> {
 /// Check a function's body against its declaration, compiling the module if needed; the flag says
 /// whether the module was compiled just now. Used by both the validator and the call handler.
 pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<(FunctionEntry, bool)> {
-    let signature = Signature::from_sql(&info.arg_types, info.ret_type, info.returns_set)?;
+    let signature = Signature::from_sql(&info.arg_types, info.ret_type, info.ret_typmod, info.returns_set)?;
     let (module, compiled_now, requested_export, module_generation) = match ModuleSource::parse(&info.body)? {
         ModuleSource::Inline(bytes) => {
             let (module, compiled_now) = engine::compile(&bytes)?;

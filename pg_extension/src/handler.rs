@@ -8,7 +8,7 @@ use crate::instance::LiveInstance;
 use crate::marshal::{self, CopyError, Staged};
 use crate::types::{ReturnType, ScalarType, ValueType};
 use crate::wasi::WasiState;
-use crate::{abi, interrupts, traps};
+use crate::{abi, interrupts, set_result, traps};
 use pgrx::pg_sys::{self, Datum, Oid};
 use pgrx::PgMemoryContexts;
 use std::cell::RefCell;
@@ -79,6 +79,9 @@ impl CallSite {
             self.role = role;
         }
         let CallSite { entry, instance, func, slots, staged, plain_scalars, records, .. } = self;
+        if let ReturnType::Set(_) = entry.signature.ret {
+            set_result::check_caller_accepts(fcinfo).map_err(|e| e.in_function(&entry.display_name))?;
+        }
         let params = &entry.signature.params;
         let args = (*fcinfo).args.as_slice(params.len());
         if let (Some(scalars), true) = (plain_scalars.as_ref(), entry.strict) {
@@ -124,6 +127,11 @@ impl CallSite {
         };
 
         let result = match called {
+            // A set function that returns NULL returns no rows.
+            Ok(()) if returns_null && matches!(entry.signature.ret, ReturnType::Set(_)) => {
+                let ReturnType::Set(row) = entry.signature.ret else { unreachable!() };
+                set_result::materialize(fcinfo, row, &0u64.to_le_bytes()).map_err(Failure::Host)
+            }
             Ok(()) if returns_null => {
                 (*fcinfo).isnull = true;
                 Ok(Datum::from(0))
@@ -134,6 +142,9 @@ impl CallSite {
                 ReturnType::Value(in_memory) => {
                     marshal::copy_out(in_memory, slots[0].get_i64(), &live).map_err(Failure::Host)
                 }
+                ReturnType::Set(row) => marshal::result_bytes(slots[0].get_i64(), 1, &live)
+                    .and_then(|bytes| set_result::materialize(fcinfo, row, bytes))
+                    .map_err(Failure::Host),
             },
             Err(failure) => Err(failure),
         };

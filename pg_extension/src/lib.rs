@@ -14,6 +14,7 @@ mod module_store;
 mod pg_array;
 mod proc;
 mod record;
+mod set_result;
 mod source;
 mod stats;
 mod traps;

@@ -114,23 +114,27 @@ fn outside_memory(what: &str) -> PlWasmError {
 /// Copy a result out of guest memory: `packed` is `(length << 32) | pointer`.
 /// SAFETY: called right after the guest returned, with no wasm frames on the stack.
 pub unsafe fn copy_out(ty: ValueType, packed: i64, live: &LiveInstance) -> Result<Datum> {
+    let len = (packed as u64 >> 32) as usize;
+    let element_size = match ty {
+        ValueType::Array(element) => element.size,
+        _ => 1,
+    };
+    let bytes = result_bytes(packed, element_size, live)?;
+    match ty {
+        ValueType::Record(record) => crate::record::decode(record, bytes),
+        other => datum_from_bytes(other, bytes, len),
+    }
+}
+
+/// The bytes of a result packed as `(length << 32) | pointer`, the length counting elements of
+/// `element_size` bytes, checked to lie inside the guest's memory.
+pub fn result_bytes(packed: i64, element_size: usize, live: &LiveInstance) -> Result<&[u8]> {
     let ptr = packed as u32 as usize;
     let len = (packed as u64 >> 32) as usize;
     let memory = live.memory.expect("checked when the function was built: the module exports its memory");
-    let guest = memory.data(&live.store);
-    let bytes_of = |bytes: usize| guest.get(ptr..ptr.checked_add(bytes)?);
-    let size = match ty {
-        ValueType::Array(element) => {
-            len.checked_mul(element.size).filter(|&b| b <= pg_array::MAX_DATA_BYTES).ok_or_else(|| too_large(len))?
-        }
-        _ if len > pg_array::MAX_DATA_BYTES => return Err(too_large(len)),
-        _ => len,
-    };
-    let bytes = bytes_of(size).ok_or_else(|| outside_memory("the function"))?;
-    match ty {
-        ValueType::Record(type_oid) => crate::record::decode(type_oid, bytes),
-        other => datum_from_bytes(other, bytes, len),
-    }
+    let size =
+        len.checked_mul(element_size).filter(|&b| b <= pg_array::MAX_DATA_BYTES).ok_or_else(|| too_large(len))?;
+    memory.data(&live.store).get(ptr..ptr + size).ok_or_else(|| outside_memory("the function"))
 }
 
 /// A Datum of type `ty` from bytes the guest produced (`count` elements for arrays), after checking

@@ -21,6 +21,9 @@ pub struct ProcInfo {
     pub proname: String,
     pub arg_types: Vec<Oid>,
     pub ret_type: Oid,
+    /// For `record` results described by OUT parameters: their row type's typmod in this backend's
+    /// record cache; otherwise -1.
+    pub ret_typmod: i32,
     pub returns_set: bool,
     pub strict: bool,
     pub body: String,
@@ -78,6 +81,7 @@ pub fn info(oid: Oid) -> Result<ProcInfo> {
             let cstr = pg_sys::text_to_cstring(src.cast_mut_ptr());
             CStr::from_ptr(cstr).to_string_lossy().into_owned()
         };
+        let ret_typmod = if form.prorettype == pg_sys::RECORDOID { out_parameters_typmod(tuple) } else { -1 };
         let display = pg_sys::format_procedure(oid);
         ProcInfo {
             version: version_of(tuple),
@@ -85,9 +89,22 @@ pub fn info(oid: Oid) -> Result<ProcInfo> {
             proname: CStr::from_ptr(form.proname.data.as_ptr()).to_string_lossy().into_owned(),
             arg_types,
             ret_type: form.prorettype,
+            ret_typmod,
             returns_set: form.proretset,
             strict: form.proisstrict,
             body,
         }
     })
+}
+
+/// Register the row type that a function's OUT parameters (or RETURNS TABLE columns) describe, and
+/// return its typmod; -1 when there are none (a plain `RETURNS record`, which plwasm cannot serve).
+/// SAFETY: `tuple` is a valid pg_proc tuple.
+unsafe fn out_parameters_typmod(tuple: pg_sys::HeapTuple) -> i32 {
+    let described = pg_sys::build_function_result_tupdesc_t(tuple);
+    if described.is_null() {
+        return -1;
+    }
+    // Blessing copies the descriptor into the backend's record cache, where it stays.
+    (*pg_sys::BlessTupleDesc(described)).tdtypmod
 }

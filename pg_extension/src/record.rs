@@ -3,7 +3,7 @@
 //! attribute order, each an Option (a 0 byte for NULL, or 1 and the value). docs/abi.md has the table.
 
 use crate::error::{ErrorKind, PlWasmError, Result};
-use crate::types::{ScalarType, ValueType};
+use crate::types::{RecordType, ScalarType, ValueType};
 use crate::{abi, pg_array};
 use pgrx::pg_sys::{self, Datum, Oid};
 use wasmtime::ValRaw;
@@ -14,18 +14,18 @@ pub struct RecordPlan {
 }
 
 /// The composite type's live attributes, checked to be types a record can carry.
-pub fn plan(type_oid: Oid) -> Result<RecordPlan> {
+pub fn plan(record: RecordType) -> Result<RecordPlan> {
     // SAFETY: the typcache descriptor is pinned by its reference count until released here.
     unsafe {
-        let tupdesc = pg_sys::lookup_rowtype_tupdesc(type_oid, -1);
-        let plan = plan_from(tupdesc, type_oid);
+        let tupdesc = pg_sys::lookup_rowtype_tupdesc(record.oid, record.typmod);
+        let plan = plan_from(tupdesc, record.oid);
         pg_sys::DecrTupleDescRefCount(tupdesc);
         plan
     }
 }
 
 /// The plan of an already pinned tuple descriptor. SAFETY: `tupdesc` is valid while this runs.
-unsafe fn plan_from(tupdesc: pg_sys::TupleDesc, type_oid: Oid) -> Result<RecordPlan> {
+pub unsafe fn plan_from(tupdesc: pg_sys::TupleDesc, type_oid: Oid) -> Result<RecordPlan> {
     {
         let attrs = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize);
         let fields: Result<Vec<Option<ValueType>>> = attrs
@@ -104,76 +104,124 @@ unsafe fn encode_value(ty: ValueType, datum: Datum, out: &mut Vec<u8>) -> Result
     Ok(())
 }
 
-/// Decode a record result of composite type `type_oid` from the guest's bytes.
-pub fn decode(type_oid: Oid, mut bytes: &[u8]) -> Result<Datum> {
-    let truncated = || PlWasmError::new(ErrorKind::Trap, "the record result is truncated or malformed");
-    let take = |n: usize, bytes: &mut &[u8]| -> Result<Vec<u8>> {
-        if bytes.len() < n {
-            return Err(truncated());
+/// The guest's bytes, consumed from the front as values are decoded.
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+fn malformed() -> PlWasmError {
+    PlWasmError::new(ErrorKind::Trap, "the result's encoding is truncated or malformed")
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Reader<'a> {
+        Reader { bytes }
+    }
+
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.bytes.len() < n {
+            return Err(malformed());
         }
-        let (head, rest) = bytes.split_at(n);
-        *bytes = rest;
-        Ok(head.to_vec())
-    };
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    pub fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+
+    /// An Option's tag: false for None (0), true for Some (1).
+    pub fn present(&mut self) -> Result<bool> {
+        match self.take(1)?[0] {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(malformed()),
+        }
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Every byte was used: anything left over means the guest and the SQL type disagree.
+    pub fn finish(&self) -> Result<()> {
+        if self.bytes.is_empty() { Ok(()) } else { Err(malformed()) }
+    }
+
+    /// One non-NULL value of type `ty`. SAFETY: builds Datums in the current memory context.
+    pub unsafe fn value(&mut self, ty: ValueType) -> Result<Datum> {
+        match ty {
+            ValueType::Scalar(s) => {
+                let width = match s {
+                    ScalarType::Int2 => 2,
+                    ScalarType::Bool => 1,
+                    ScalarType::Int4 | ScalarType::Date | ScalarType::Float4 => 4,
+                    _ => 8,
+                };
+                let mut buf = [0u8; 8];
+                buf[..width].copy_from_slice(self.take(width)?);
+                let le = u64::from_le_bytes(buf);
+                let val = match s {
+                    ScalarType::Int2 => ValRaw::i32(le as u16 as i16 as i32),
+                    ScalarType::Bool if le > 1 => return Err(malformed()),
+                    ScalarType::Bool | ScalarType::Int4 | ScalarType::Date => ValRaw::i32(le as u32 as i32),
+                    ScalarType::Float4 => ValRaw::f32(le as u32),
+                    ScalarType::Float8 => ValRaw::f64(le),
+                    _ => ValRaw::i64(le as i64),
+                };
+                abi::from_raw(s, val)
+            }
+            ValueType::Record(_) => Err(malformed()),
+            other => {
+                let count = self.u64()? as usize;
+                let element = match other {
+                    ValueType::Array(e) => e.size,
+                    _ => 1,
+                };
+                let size = count.checked_mul(element).filter(|&n| n <= pg_array::MAX_DATA_BYTES).ok_or_else(malformed)?;
+                let data = self.take(size)?;
+                crate::marshal::datum_from_bytes(other, data, count)
+            }
+        }
+    }
+
+    /// One record's fields into `values`/`nulls` (one slot per attribute, dropped ones left NULL).
+    /// SAFETY: as for `value`.
+    pub unsafe fn record(&mut self, plan: &RecordPlan, values: &mut [Datum], nulls: &mut [bool]) -> Result<()> {
+        for (i, field) in plan.fields.iter().enumerate() {
+            nulls[i] = true;
+            let Some(ty) = field else { continue };
+            if self.present()? {
+                values[i] = self.value(*ty)?;
+                nulls[i] = false;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RecordPlan {
+    /// Attributes, dropped ones included: the size of a row's values and nulls.
+    pub fn width(&self) -> usize {
+        self.fields.len()
+    }
+}
+
+/// Decode a record result of composite type `record` from the guest's bytes.
+pub fn decode(record: RecordType, bytes: &[u8]) -> Result<Datum> {
     // SAFETY: the tuple descriptor is pinned until released below; values are built in the current
     // memory context, and heap_form_tuple copies them.
     unsafe {
-        let tupdesc = pg_sys::lookup_rowtype_tupdesc(type_oid, -1);
+        let tupdesc = pg_sys::lookup_rowtype_tupdesc(record.oid, record.typmod);
         let natts = (*tupdesc).natts as usize;
         let mut values = vec![Datum::from(0); natts];
         let mut nulls = vec![true; natts];
-        let result = (|| -> Result<()> {
-            let plan = plan_from(tupdesc, type_oid)?;
-            for (i, field) in plan.fields.iter().enumerate() {
-                let Some(ty) = field else { continue };
-                let tag = take(1, &mut bytes)?[0];
-                match tag {
-                    0 => continue,
-                    1 => {}
-                    _ => return Err(truncated()),
-                }
-                nulls[i] = false;
-                values[i] = match ty {
-                    ValueType::Scalar(s) => {
-                        let width = match s {
-                            ScalarType::Int2 => 2,
-                            ScalarType::Bool => 1,
-                            ScalarType::Int4 | ScalarType::Date | ScalarType::Float4 => 4,
-                            _ => 8,
-                        };
-                        let raw = take(width, &mut bytes)?;
-                        let mut buf = [0u8; 8];
-                        buf[..width].copy_from_slice(&raw);
-                        let le = u64::from_le_bytes(buf);
-                        let val = match s {
-                            ScalarType::Int2 => ValRaw::i32(le as u16 as i16 as i32),
-                            ScalarType::Bool => {
-                                if le > 1 {
-                                    return Err(truncated());
-                                }
-                                ValRaw::i32(le as i32)
-                            }
-                            ScalarType::Int4 | ScalarType::Date => ValRaw::i32(le as u32 as i32),
-                            ScalarType::Float4 => ValRaw::f32(le as u32),
-                            ScalarType::Float8 => ValRaw::f64(le),
-                            _ => ValRaw::i64(le as i64),
-                        };
-                        abi::from_raw(*s, val)?
-                    }
-                    other => {
-                        let count = u64::from_le_bytes(take(8, &mut bytes)?.try_into().unwrap()) as usize;
-                        let element = match other {
-                            ValueType::Array(e) => e.size,
-                            _ => 1,
-                        };
-                        let size = count.checked_mul(element).filter(|&n| n <= pg_array::MAX_DATA_BYTES).ok_or_else(truncated)?;
-                        let data = take(size, &mut bytes)?;
-                        crate::marshal::datum_from_bytes(*other, &data, count)?
-                    }
-                };
-            }
-            if bytes.is_empty() { Ok(()) } else { Err(truncated()) }
-        })();
+        let result = plan_from(tupdesc, record.oid).and_then(|plan| {
+            let mut reader = Reader::new(bytes);
+            reader.record(&plan, &mut values, &mut nulls)?;
+            reader.finish()
+        });
         let datum = result.map(|()| {
             let tuple = pg_sys::heap_form_tuple(tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
             pgrx::htup::heap_tuple_get_datum(tuple)

@@ -56,7 +56,7 @@ pub const SUPPORTED_TYPES: &str = "smallint, integer, bigint, real, double preci
      timestamp, timestamp with time zone, text, varchar, bytea, jsonb, numeric, composite types of those, \
      one-dimensional arrays of smallint, \
      integer, bigint, real, double precision, boolean, date, timestamp and timestamp with time zone \
-     (and void as a return type)";
+     (and void as a return type; results may also be OUT parameters, RETURNS TABLE or SETOF of these)";
 
 impl ScalarType {
     fn sdk_name(self) -> &'static str {
@@ -140,8 +140,22 @@ pub enum ValueType {
     Jsonb,
     /// numeric, as its text form (what numeric_out gives), as (pointer, length).
     Numeric,
-    /// A composite type (its oid), bincode-encoded (record.rs), as (pointer, length).
-    Record(Oid),
+    /// A composite type, bincode-encoded (record.rs), as (pointer, length).
+    Record(RecordType),
+}
+
+/// A composite type: a named one (typmod -1), or the anonymous row of a function's OUT parameters,
+/// registered ("blessed") in this backend's record type cache under `typmod`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordType {
+    pub oid: Oid,
+    pub typmod: i32,
+}
+
+impl RecordType {
+    pub fn named(oid: Oid) -> RecordType {
+        RecordType { oid, typmod: -1 }
+    }
 }
 
 impl ValueType {
@@ -169,7 +183,7 @@ impl ValueType {
             pg_sys::NUMERICOID => Some(ValueType::Numeric),
             // SAFETY: get_typtype reads the type's catalog row (or returns 0 for an unknown oid).
             _ if unsafe { pg_sys::get_typtype(oid) } == pg_sys::TYPTYPE_COMPOSITE as std::ffi::c_char => {
-                Some(ValueType::Record(oid))
+                Some(ValueType::Record(RecordType::named(oid)))
             }
             _ => ElementType::of_array(oid).map(ValueType::Array),
         }
@@ -196,11 +210,13 @@ impl ValueType {
     }
 }
 
-/// A function's return: nothing, or one value.
+/// A function's return: nothing, one value, or a set of rows (one value each, or records).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReturnType {
     Void,
     Value(ValueType),
+    /// `RETURNS SETOF t` or `RETURNS TABLE (...)`: every row in one result (set_result.rs).
+    Set(ValueType),
 }
 
 /// Most arguments a null mask (one i32) can describe.
@@ -233,8 +249,9 @@ impl fmt::Display for WasmSignature {
 }
 
 impl Signature {
-    /// Map the SQL declaration onto supported types, naming the first one that is not.
-    pub fn from_sql(arg_types: &[Oid], ret_type: Oid, returns_set: bool) -> Result<Signature> {
+    /// Map the SQL declaration onto supported types, naming the first one that is not. `ret_typmod`
+    /// names the blessed row type of OUT parameters when `ret_type` is `record`.
+    pub fn from_sql(arg_types: &[Oid], ret_type: Oid, ret_typmod: i32, returns_set: bool) -> Result<Signature> {
         let unsupported = |what: String, oid: Oid| {
             PlWasmError::definition(format!("{what} type {} is not supported by LANGUAGE wasm", type_name(oid)))
                 .with_detail(format!("Supported types: {SUPPORTED_TYPES}."))
@@ -243,22 +260,30 @@ impl Signature {
         for (i, &oid) in arg_types.iter().enumerate() {
             params.push(ValueType::from_oid(oid).ok_or_else(|| unsupported(format!("argument {}", i + 1), oid))?);
         }
-        // Records must consist of fields that can travel.
-        for ty in &params {
-            if let ValueType::Record(oid) = ty {
-                crate::record::plan(*oid)?;
-            }
-        }
-        if returns_set {
-            return Err(PlWasmError::definition("set-returning wasm functions are not supported yet"));
-        }
-        let ret = if ret_type == pg_sys::VOIDOID {
-            ReturnType::Void
+        let value = if ret_type == pg_sys::RECORDOID && ret_typmod >= 0 {
+            Some(ValueType::Record(RecordType { oid: ret_type, typmod: ret_typmod }))
+        } else if ret_type == pg_sys::VOIDOID && !returns_set {
+            None
+        } else if ret_type == pg_sys::RECORDOID {
+            return Err(unsupported("return".into(), ret_type)
+                .with_hint("Describe the row with OUT parameters or RETURNS TABLE, or return a composite type."));
         } else {
-            ReturnType::Value(ValueType::from_oid(ret_type).ok_or_else(|| unsupported("return".into(), ret_type))?)
+            Some(ValueType::from_oid(ret_type).ok_or_else(|| unsupported("return".into(), ret_type))?)
         };
-        if let ReturnType::Value(ValueType::Record(oid)) = ret {
-            crate::record::plan(oid)?;
+        let ret = match value {
+            None => ReturnType::Void,
+            Some(value) if returns_set => ReturnType::Set(value),
+            Some(value) => ReturnType::Value(value),
+        };
+        // Records must consist of fields that can travel.
+        let returned = match ret {
+            ReturnType::Value(v) | ReturnType::Set(v) => Some(v),
+            ReturnType::Void => None,
+        };
+        for ty in params.iter().chain(returned.as_ref()) {
+            if let ValueType::Record(record) = ty {
+                crate::record::plan(*record)?;
+            }
         }
         Ok(Signature { params, ret })
     }
@@ -273,6 +298,8 @@ impl Signature {
         let results = match self.ret {
             ReturnType::Void => vec![],
             ReturnType::Value(v) => vec![v.wasm_result()],
+            // (length << 32) | pointer of the encoded rows
+            ReturnType::Set(_) => vec![WasmType::I64],
         };
         WasmSignature { params, results }
     }
@@ -283,13 +310,16 @@ impl Signature {
         let ret = match self.ret {
             ReturnType::Void => "void".to_string(),
             ReturnType::Value(v) => v.sdk_name(),
+            ReturnType::Set(v) => format!("setof {}", v.sdk_name()),
         };
         (params, ret)
     }
 
     /// Does any argument or the result go through guest memory?
     pub fn uses_memory(&self) -> bool {
-        self.params.iter().any(|p| p.in_memory()) || matches!(self.ret, ReturnType::Value(v) if v.in_memory())
+        self.params.iter().any(|p| p.in_memory())
+            || matches!(self.ret, ReturnType::Set(_))
+            || matches!(self.ret, ReturnType::Value(v) if v.in_memory())
     }
 }
 

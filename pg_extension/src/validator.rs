@@ -13,7 +13,7 @@ pub unsafe fn validate(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
         return Ok(());
     }
     let info = proc::info(function)?;
-    Signature::from_sql(&info.arg_types, info.ret_type, info.returns_set)
+    Signature::from_sql(&info.arg_types, info.ret_type, info.ret_typmod, info.returns_set)
         .map_err(|e| e.in_function(&info.display_name))?;
     // pg_restore and pg_dump scripts turn body checks off: the stored module may not be loaded yet.
     if !pg_sys::check_function_bodies {

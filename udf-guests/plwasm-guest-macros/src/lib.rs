@@ -77,7 +77,7 @@ fn kind_of(ty: &Type) -> Result<Kind, syn::Error> {
             ty,
             "plwasm::udf supports i16, i32, i64, f32, f64, bool, plwasm::Date, plwasm::Timestamp, &str, String, \
              plwasm::Jsonb, plwasm::Numeric, &[T] and Vec<T> of those numbers (and u8 for bytea), \
-             serde structs for records, wrapped in Option for NULLs",
+             serde structs for records, wrapped in Option for NULLs; plwasm::SetOf<T> of those for sets",
         )
     };
     if let Type::Reference(reference) = ty {
@@ -233,11 +233,28 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
     };
     let is_unit = matches!(ret_ty, Some(Type::Tuple(t)) if t.elems.is_empty()) || ret_ty.is_none();
     nullable |= returns_option;
-    let ret_kind = if is_unit { None } else { Some(kind_of(ret_ty.unwrap())?) };
-    let sql_ret = ret_kind.as_ref().map(sql_name).unwrap_or_else(|| "void".into());
-    let (wasm_ret, give) = match &ret_kind {
-        None => (quote!(()), quote!(())),
-        Some(Kind::Scalar { wasm, sql, .. }) => {
+    // SetOf<T>: a set-returning function, whose rows are T (or Option<T> for NULL rows).
+    let set_row = ret_ty.and_then(|ty| peel(ty, "SetOf")).map(|row| match peel(row, "Option") {
+        Some(inner) => (inner, true),
+        None => (row, false),
+    });
+    let ret_kind = match (is_unit, set_row) {
+        (true, _) => None,
+        (false, Some((row, _))) => Some(kind_of(row)?),
+        (false, None) => Some(kind_of(ret_ty.unwrap())?),
+    };
+    let mut sql_ret = ret_kind.as_ref().map(sql_name).unwrap_or_else(|| "void".into());
+    if set_row.is_some() {
+        sql_ret = format!("setof {sql_ret}");
+    }
+    let (wasm_ret, give) = match (&ret_kind, set_row) {
+        // Records, and rows already Option-tagged, are encoded as they are; plain values get a tag.
+        (Some(Kind::Record { .. }), Some(_)) | (_, Some((_, true))) => {
+            (quote!(i64), quote!(::plwasm::__private::give_rows(&__value.0)))
+        }
+        (_, Some((_, false))) => (quote!(i64), quote!(::plwasm::__private::give_values(&__value.0))),
+        (None, None) => (quote!(()), quote!(())),
+        (Some(Kind::Scalar { wasm, sql, .. }), None) => {
             let give = match *sql {
                 "bool" => quote!(__value as i32),
                 "date" | "timestamp" => quote!(__value.0),
@@ -245,10 +262,14 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
             };
             (quote!(#wasm), give)
         }
-        Some(Kind::Text { .. }) => (quote!(i64), quote!(::plwasm::__private::give_text(::std::string::String::from(__value)))),
-        Some(Kind::TextForm { .. }) => (quote!(i64), quote!(::plwasm::__private::give_text(__value.0))),
-        Some(Kind::Record { .. }) => (quote!(i64), quote!(::plwasm::__private::give_record(&__value))),
-        Some(Kind::Slice { .. }) => (quote!(i64), quote!(::plwasm::__private::give(::std::vec::Vec::from(__value)))),
+        (Some(Kind::Text { .. }), None) => {
+            (quote!(i64), quote!(::plwasm::__private::give_text(::std::string::String::from(__value))))
+        }
+        (Some(Kind::TextForm { .. }), None) => (quote!(i64), quote!(::plwasm::__private::give_text(__value.0))),
+        (Some(Kind::Record { .. }), None) => (quote!(i64), quote!(::plwasm::__private::give_record(&__value))),
+        (Some(Kind::Slice { .. }), None) => {
+            (quote!(i64), quote!(::plwasm::__private::give(::std::vec::Vec::from(__value))))
+        }
     };
     let zero = match &ret_kind {
         None => quote!(()),

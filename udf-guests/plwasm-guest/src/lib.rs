@@ -54,6 +54,23 @@ pub struct Jsonb(pub String);
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Numeric(pub String);
 
+/// The rows of a set-returning function, `RETURNS SETOF t` or `RETURNS TABLE (...)`: values of the
+/// column's type (`Option<T>` for NULL rows), or serde structs for rows of several columns.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SetOf<T>(pub Vec<T>);
+
+impl<T> From<Vec<T>> for SetOf<T> {
+    fn from(rows: Vec<T>) -> Self {
+        SetOf(rows)
+    }
+}
+
+impl<T> FromIterator<T> for SetOf<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(rows: I) -> Self {
+        SetOf(rows.into_iter().collect())
+    }
+}
+
 /// Glue the `#[udf]` macro expands to. Not for direct use; it may change without notice.
 #[doc(hidden)]
 pub mod __private {
@@ -125,6 +142,17 @@ pub mod __private {
 
     pub fn give_record<T: serde::Serialize>(value: &T) -> i64 {
         give(bincode::serialize(value).unwrap_or_else(|e| fail(&format!("cannot encode the record result: {e}"))))
+    }
+
+    /// Rows that are records, or already Option-tagged values: bincode of the vector as it is.
+    pub fn give_rows<T: serde::Serialize>(rows: &[T]) -> i64 {
+        give(bincode::serialize(rows).unwrap_or_else(|e| fail(&format!("cannot encode the set result: {e}"))))
+    }
+
+    /// Rows of one non-NULL column: each row is tagged as present, like `Some(value)`.
+    pub fn give_values<T: serde::Serialize>(rows: &[T]) -> i64 {
+        let tagged: Vec<Option<&T>> = rows.iter().map(Some).collect();
+        give_rows(&tagged)
     }
 
     pub fn unwrap_or_fail<T, E: std::fmt::Display>(result: Result<T, E>) -> T {

@@ -1,7 +1,7 @@
 //! UDFs written with the plwasm SDK, one per feature: text and bytes in and out, NULLs as Option,
 //! errors as Result, and panics. Installed as the stored module `sdk_examples`.
 
-use plwasm::udf;
+use plwasm::{udf, SetOf};
 
 /// `greet(text) RETURNS text`
 #[udf]
@@ -190,4 +190,52 @@ fn sdk_add(a: i32, b: i32) -> i32 {
 #[udf]
 fn sdk_byte_length(data: &[u8]) -> i32 {
     data.len() as i32
+}
+
+/// `split_words(text) RETURNS SETOF text`: one row per whitespace-separated word.
+#[udf]
+fn split_words(text: &str) -> SetOf<String> {
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+/// `parse_ints(text) RETURNS SETOF integer`: one row per comma-separated item, NULL where the item
+/// is not an integer.
+#[udf]
+fn parse_ints(list: &str) -> SetOf<Option<i32>> {
+    list.split(',').map(|item| item.trim().parse().ok()).collect()
+}
+
+/// A row of `tokenize`'s `RETURNS TABLE (pos integer, word text, length integer)`.
+#[derive(serde::Serialize)]
+struct Token {
+    pos: Option<i32>,
+    word: Option<String>,
+    length: Option<i32>,
+}
+
+/// `tokenize(text) RETURNS TABLE (pos integer, word text, length integer)`: the words with their
+/// 1-based position; NULL input returns no rows.
+#[udf]
+fn tokenize(text: Option<&str>) -> Option<SetOf<Token>> {
+    let words = text?.split_whitespace().enumerate();
+    Some(
+        words
+            .map(|(i, w)| Token { pos: Some(i as i32 + 1), word: Some(w.to_string()), length: Some(w.chars().count() as i32) })
+            .collect(),
+    )
+}
+
+/// The OUT parameters of `min_max`.
+#[derive(serde::Serialize)]
+struct MinMax {
+    low: Option<f64>,
+    high: Option<f64>,
+}
+
+/// `min_max(xs float8[], OUT low float8, OUT high float8)`: both NULL for an empty array.
+#[udf]
+fn min_max(values: &[f64]) -> MinMax {
+    let low = values.iter().copied().reduce(f64::min);
+    let high = values.iter().copied().reduce(f64::max);
+    MinMax { low, high }
 }
