@@ -11,6 +11,13 @@ bench_server() {
     pg_server_start "$BENCH_DIR" "$PORT"
 }
 
+# The native pgrx contenders (benches/native), a bench-only extension: build, install, create.
+native_contenders() {
+    log "building and installing the native contenders (benches/native)"
+    (cd "${REPO_ROOT}/benches/native" && cargo pgrx install --release --pg-config "${PG_CONFIG}" >/dev/null)
+    psql_bench -v ON_ERROR_STOP=1 -c "CREATE EXTENSION plwasm_bench_native" >/dev/null
+}
+
 psql_bench() { "${PG_BIN}/psql" -X -q -h localhost -p "$PORT" -U postgres -d postgres "$@"; }
 
 # Install a guest built by scripts/build.sh as a stored module: install_guest NAME FILE

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Side by side, in one run: a UDF written with the Rust SDK against the same work written by hand
 # against the ABI (per-call cost of the SDK), and rolling_std over a 1,000,000-element float8 array
-# (window 100) against the SQL window-function formulation. Usage: bash benches/marshalling.sh [rounds]
+# (window 100) against the same loop as a native pgrx function and the SQL window-function
+# formulation. Usage: bash benches/marshalling.sh [rounds]
 source "$(dirname "$0")/../scripts/common.sh"
 source "$(dirname "$0")/common.sh"
 require_root
 
 ROUNDS="${1:-7}"
 bench_server
+native_contenders
 log "loading data"
 psql_bench -v ON_ERROR_STOP=1 -c "CREATE EXTENSION plwasm" >/dev/null
 install_guest sdk_examples "${GUESTS_DIR}/wasm32-unknown-unknown/release/sdk_examples.wasm"
@@ -47,6 +49,7 @@ SQL
         "hand-written WAT" "SELECT sum(hand_byte_length(b)) FROM blobs;" \
         "SDK #[udf]" "SELECT sum(sdk_byte_length(b)) FROM blobs;"
     compare "rolling_std over a 1,000,000-element float8 array, window 100" "$ROUNDS" \
+        "native pgrx rolling_std" "SELECT array_length(native_rolling_std(xs, 100), 1) FROM arr;" \
         "wasm rolling_std" "SELECT array_length(rolling_std(xs, 100), 1) FROM arr;" \
         "SQL stddev_samp OVER (ROWS 99 PRECEDING)" \
         "SELECT count(s) FROM (SELECT stddev_samp(x) OVER (ORDER BY i ROWS BETWEEN 99 PRECEDING AND CURRENT ROW) AS s FROM series) w;"

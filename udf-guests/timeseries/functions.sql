@@ -21,3 +21,57 @@ CREATE OR REPLACE FUNCTION resample_linear(times timestamptz[], series float8[],
     IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
 CREATE OR REPLACE FUNCTION lttb(times timestamptz[], series float8[], threshold int) RETURNS int[]
     IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+
+-- Aggregates over wasm support functions, called once per row by PostgreSQL, with states of plain
+-- SQL types. All of them combine partial states, so they run in parallel plans.
+CREATE OR REPLACE FUNCTION welford_step(state float8[], x float8) RETURNS float8[]
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION welford_merge(a float8[], b float8[]) RETURNS float8[]
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION welford_mean(state float8[]) RETURNS float8
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION welford_variance(state float8[]) RETURNS float8
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION welford_stddev(state float8[]) RETURNS float8
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE AGGREGATE ts_mean(float8) (SFUNC = welford_step, STYPE = float8[], INITCOND = '{0,0,0}',
+    COMBINEFUNC = welford_merge, FINALFUNC = welford_mean, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE ts_variance(float8) (SFUNC = welford_step, STYPE = float8[], INITCOND = '{0,0,0}',
+    COMBINEFUNC = welford_merge, FINALFUNC = welford_variance, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE ts_stddev(float8) (SFUNC = welford_step, STYPE = float8[], INITCOND = '{0,0,0}',
+    COMBINEFUNC = welford_merge, FINALFUNC = welford_stddev, PARALLEL = SAFE);
+
+DO $$ BEGIN
+    CREATE TYPE ts_point AS (ts timestamptz, value float8);
+EXCEPTION WHEN duplicate_object THEN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION first_step(state ts_point, value float8, ts timestamptz) RETURNS ts_point
+    IMMUTABLE PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION last_step(state ts_point, value float8, ts timestamptz) RETURNS ts_point
+    IMMUTABLE PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION first_merge(a ts_point, b ts_point) RETURNS ts_point
+    IMMUTABLE PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION last_merge(a ts_point, b ts_point) RETURNS ts_point
+    IMMUTABLE PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION point_value(point ts_point) RETURNS float8
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+-- ts_first(value, ts) / ts_last(value, ts): the value at the earliest / latest time in the group.
+CREATE OR REPLACE AGGREGATE ts_first(value float8, ts timestamptz) (SFUNC = first_step, STYPE = ts_point,
+    COMBINEFUNC = first_merge, FINALFUNC = point_value, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE ts_last(value float8, ts timestamptz) (SFUNC = last_step, STYPE = ts_point,
+    COMBINEFUNC = last_merge, FINALFUNC = point_value, PARALLEL = SAFE);
+
+CREATE OR REPLACE FUNCTION histogram_step(state bytea, x float8, lo float8, hi float8, buckets int) RETURNS bytea
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION histogram_merge(a bytea, b bytea) RETURNS bytea
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION histogram_final(state bytea) RETURNS int8[]
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+-- ts_histogram(x, lo, hi, buckets): counts per width_bucket(x, lo, hi, buckets), 0 to buckets + 1.
+CREATE OR REPLACE AGGREGATE ts_histogram(x float8, lo float8, hi float8, buckets int) (SFUNC = histogram_step,
+    STYPE = bytea, INITCOND = '', COMBINEFUNC = histogram_merge, FINALFUNC = histogram_final, PARALLEL = SAFE);
+
+CREATE OR REPLACE FUNCTION ewma_step(state float8, x float8, alpha float8) RETURNS float8
+    IMMUTABLE PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+-- ts_ewma(x, alpha ORDER BY ts): exponential smoothing in the aggregate's input order.
+CREATE OR REPLACE AGGREGATE ts_ewma(x float8, alpha float8) (SFUNC = ewma_step, STYPE = float8, PARALLEL = SAFE);

@@ -4,6 +4,8 @@
 
 use plwasm::udf;
 
+mod aggregates;
+
 fn check_window(window: i32) -> Result<usize, String> {
     if window < 1 {
         Err(format!("window must be at least 1, not {window}"))
@@ -29,43 +31,10 @@ fn rolling_mean(values: &[f64], window: i32) -> Result<Vec<f64>, String> {
 }
 
 /// `rolling_std(float8[], integer) RETURNS float8[]`: sample standard deviation per window (NaN where
-/// the window holds one value). O(n): a sliding Welford update adds the value entering the window and
-/// removes the one leaving it, and every `window` steps the mean and sum of squared deviations are
-/// recomputed exactly from the window, so rounding drift never builds up beyond one window's updates.
+/// the window holds one value), in O(n) (ts_kernels::rolling_std says how).
 #[udf]
 fn rolling_std(values: &[f64], window: i32) -> Result<Vec<f64>, String> {
-    let window = check_window(window)?;
-    let (mut mean, mut m2) = (0.0f64, 0.0f64);
-    let mut out = Vec::with_capacity(values.len());
-    for i in 0..values.len() {
-        let start = (i + 1).saturating_sub(window);
-        let count = i + 1 - start;
-        if i % window == 0 {
-            // Exact, from scratch: Welford over the current window.
-            (mean, m2) = (0.0, 0.0);
-            for (n, &x) in values[start..=i].iter().enumerate() {
-                let delta = x - mean;
-                mean += delta / (n + 1) as f64;
-                m2 += delta * (x - mean);
-            }
-        } else {
-            if i >= window {
-                // Remove the value leaving the window (count + 1 values -> count).
-                let y = values[i - window];
-                let delta = y - mean;
-                mean -= delta / (count - 1) as f64;
-                m2 -= delta * (y - mean);
-            }
-            // Add the value entering it.
-            let x = values[i];
-            let n = count as f64;
-            let delta = x - mean;
-            mean += delta / n;
-            m2 += delta * (x - mean);
-        }
-        out.push(if count < 2 { f64::NAN } else { (m2.max(0.0) / (count - 1) as f64).sqrt() });
-    }
-    Ok(out)
+    Ok(ts_kernels::rolling_std(values, check_window(window)?))
 }
 
 /// `ewma(float8[], double precision) RETURNS float8[]`: s0 = x0, s_i = alpha x_i + (1 - alpha) s_(i-1).
