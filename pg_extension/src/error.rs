@@ -37,6 +37,8 @@ pub enum ErrorKind {
     QueryCanceled,
     /// Wasm execution is switched off server-wide (55000).
     Disabled,
+    /// Something in plwasm itself went wrong (XX000).
+    Internal,
 }
 
 impl ErrorKind {
@@ -58,6 +60,7 @@ impl ErrorKind {
             ErrorKind::CharacterNotInRepertoire => ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
             ErrorKind::QueryCanceled => ERRCODE_QUERY_CANCELED,
             ErrorKind::Disabled => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            ErrorKind::Internal => ERRCODE_INTERNAL_ERROR,
         }
     }
 }

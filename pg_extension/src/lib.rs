@@ -2,6 +2,7 @@
 
 mod abi;
 mod cache;
+mod catalog_read;
 mod engine;
 mod error;
 mod gucs;

@@ -5,6 +5,7 @@
 //! search_path cannot change what runs. Every change sends a relcache invalidation for the table,
 //! which every backend turns into a new module generation (see `cache.rs`).
 
+use crate::catalog_read;
 use crate::engine::{self, CompiledModule};
 use crate::error::{ErrorKind, OrRaise, PlWasmError, Result};
 use crate::source::{self, is_valid_module_name};
@@ -46,12 +47,15 @@ struct StoreTable {
 }
 
 fn store_table() -> Result<StoreTable> {
-    let row = Spi::get_two::<Oid, Oid>(
+    // SAFETY: the reader gets the query's row while SPI's tuple table is alive.
+    let row = catalog_read::first_row(
         "SELECT c.oid, c.relowner FROM pg_catalog.pg_class c \
          WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('plwasm.module_store')",
+        None,
+        |tuple, desc| unsafe { (catalog_read::column::<Oid>(tuple, desc, 1), catalog_read::column::<Oid>(tuple, desc, 2)) },
     );
     match row {
-        Ok((Some(relid), Some(owner))) => Ok(StoreTable { relid, owner }),
+        Ok(Some((Some(relid), Some(owner)))) => Ok(StoreTable { relid, owner }),
         _ => Err(PlWasmError::new(ErrorKind::UndefinedObject, "the plwasm module catalog is missing")
             .with_hint("Is the plwasm extension installed in this database?")),
     }
@@ -97,6 +101,13 @@ fn check_may_change(name: &str, current_owner: Option<Oid>, caller: Oid) -> Resu
         }
         _ => Ok(()),
     }
+}
+
+/// A read-only query for one value of a stored module's row, named by `$1`.
+fn read_one<A: pgrx::FromDatum>(query: &str, name: &str) -> Result<Option<A>> {
+    // SAFETY: the reader gets the query's row while SPI's tuple table is alive.
+    let value = catalog_read::first_row(query, Some(name), |tuple, desc| unsafe { catalog_read::column::<A>(tuple, desc, 1) });
+    Ok(value?.flatten())
 }
 
 fn current_owner(name: &str) -> Result<Option<Oid>> {
@@ -178,20 +189,18 @@ pub fn load(name: &str) -> Result<Loaded> {
         PlWasmError::definition(format!("wasm module \"{name}\" does not exist"))
             .with_hint("Install it with plwasm.install_module(name, bytes).")
     };
-    let sha256 = Spi::get_one_with_args::<String>(
+    let sha256 = read_one::<String>(
         "SELECT (SELECT sha256 FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1)",
-        &[name.into()],
-    )
-    .map_err(spi_error)?
+        name,
+    )?
     .ok_or_else(missing)?;
     if let Some(found) = hex::decode(&sha256).ok().and_then(|h| h.try_into().ok()).and_then(|h| engine::cached(&h)) {
         return Ok(loaded((found, false)));
     }
-    let bytes = Spi::get_one_with_args::<Vec<u8>>(
+    let bytes = read_one::<Vec<u8>>(
         "SELECT (SELECT wasm FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1)",
-        &[name.into()],
-    )
-    .map_err(spi_error)?
+        name,
+    )?
     .ok_or_else(missing)?;
     engine::compile(&bytes).map(loaded)
 }
