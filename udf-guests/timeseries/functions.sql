@@ -34,12 +34,22 @@ CREATE OR REPLACE FUNCTION welford_variance(state float8[]) RETURNS float8
     IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
 CREATE OR REPLACE FUNCTION welford_stddev(state float8[]) RETURNS float8
     IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION welford_inverse(state float8[], x float8) RETURNS float8[]
+    IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+-- The moving-aggregate form (MSFUNC/MINVFUNC) lets a sliding window frame add and remove values
+-- instead of recomputing each frame; its state counts removals to bound rounding drift.
 CREATE OR REPLACE AGGREGATE ts_mean(float8) (SFUNC = welford_step, STYPE = float8[], INITCOND = '{0,0,0}',
-    COMBINEFUNC = welford_merge, FINALFUNC = welford_mean, PARALLEL = SAFE);
+    COMBINEFUNC = welford_merge, FINALFUNC = welford_mean, PARALLEL = SAFE,
+    MSFUNC = welford_step, MINVFUNC = welford_inverse, MSTYPE = float8[], MINITCOND = '{0,0,0,0}',
+    MFINALFUNC = welford_mean);
 CREATE OR REPLACE AGGREGATE ts_variance(float8) (SFUNC = welford_step, STYPE = float8[], INITCOND = '{0,0,0}',
-    COMBINEFUNC = welford_merge, FINALFUNC = welford_variance, PARALLEL = SAFE);
+    COMBINEFUNC = welford_merge, FINALFUNC = welford_variance, PARALLEL = SAFE,
+    MSFUNC = welford_step, MINVFUNC = welford_inverse, MSTYPE = float8[], MINITCOND = '{0,0,0,0}',
+    MFINALFUNC = welford_variance);
 CREATE OR REPLACE AGGREGATE ts_stddev(float8) (SFUNC = welford_step, STYPE = float8[], INITCOND = '{0,0,0}',
-    COMBINEFUNC = welford_merge, FINALFUNC = welford_stddev, PARALLEL = SAFE);
+    COMBINEFUNC = welford_merge, FINALFUNC = welford_stddev, PARALLEL = SAFE,
+    MSFUNC = welford_step, MINVFUNC = welford_inverse, MSTYPE = float8[], MINITCOND = '{0,0,0,0}',
+    MFINALFUNC = welford_stddev);
 
 DO $$ BEGIN
     CREATE TYPE ts_point AS (ts timestamptz, value float8);

@@ -4,12 +4,27 @@
 use plwasm::{udf, Timestamp};
 
 /// Welford's state as a float8[]: `{count, mean, sum of squared deviations}`, starting `{0,0,0}`.
+/// The moving-aggregate form has a fourth element: values removed since the window was last
+/// computed from scratch.
 fn welford(state: &[f64]) -> Result<(f64, f64, f64), String> {
     match state {
-        &[n, mean, m2] => Ok((n, mean, m2)),
-        _ => Err(format!("a Welford state has 3 elements, not {}", state.len())),
+        &[n, mean, m2] | &[n, mean, m2, _] => Ok((n, mean, m2)),
+        _ => Err(format!("a Welford state has 3 or 4 elements, not {}", state.len())),
     }
 }
+
+/// The state with new statistics, keeping the removal count of the moving form.
+fn with_stats(state: &[f64], n: f64, mean: f64, m2: f64, removed: f64) -> Vec<f64> {
+    let mut next = vec![n, mean, m2];
+    if state.len() == 4 {
+        next.push(removed);
+    }
+    next
+}
+
+/// After this many removals, the inverse function hands the window back to PostgreSQL to be
+/// recomputed from scratch, so rounding drift from removals stays bounded.
+const REMOVALS_BEFORE_RESTART: f64 = 1000.0;
 
 /// `welford_step(float8[], float8) RETURNS float8[]`: one more value (numerically stable).
 #[udf]
@@ -18,7 +33,24 @@ fn welford_step(state: &[f64], x: f64) -> Result<Vec<f64>, String> {
     let n = n + 1.0;
     let delta = x - mean;
     let mean = mean + delta / n;
-    Ok(vec![n, mean, m2 + delta * (x - mean)])
+    let removed = state.get(3).copied().unwrap_or(0.0);
+    Ok(with_stats(state, n, mean, m2 + delta * (x - mean), removed))
+}
+
+/// `welford_inverse(float8[], float8) RETURNS float8[]`: the moving-aggregate inverse, removing a
+/// value that left the window frame. Returns NULL, which makes PostgreSQL recompute the frame from
+/// scratch, every REMOVALS_BEFORE_RESTART removals.
+#[udf]
+fn welford_inverse(state: &[f64], x: f64) -> Result<Option<Vec<f64>>, String> {
+    let (n, mean, m2) = welford(state)?;
+    let removed = state.get(3).copied().unwrap_or(0.0) + 1.0;
+    if n <= 1.0 || removed >= REMOVALS_BEFORE_RESTART {
+        return Ok(None);
+    }
+    let n = n - 1.0;
+    let delta = x - mean;
+    let mean = mean - delta / n;
+    Ok(Some(with_stats(state, n, mean, (m2 - delta * (x - mean)).max(0.0), removed)))
 }
 
 /// `welford_merge(float8[], float8[]) RETURNS float8[]`: two partial states (Chan et al.).
