@@ -102,4 +102,4 @@ SELECT count(*) FILTER (WHERE close(m, a)) AS means_equal
 FROM (SELECT ts_mean(x) OVER w AS m, avg(x) OVER w AS a
       FROM series WINDOW w AS (ORDER BY i ROWS BETWEEN 9 PRECEDING AND 5 FOLLOWING)) f;
 -- The inverse really ran: about one call per row that left a frame.
-SELECT function, calls > 90000 AS inverse_used FROM plwasm.stats WHERE function LIKE 'welford_inverse%';
+SELECT function, calls > 90000 AS inverse_used FROM plwasm.stats WHERE function::text LIKE 'welford_inverse%';
