@@ -127,15 +127,16 @@ impl CallSite {
         };
 
         let result = match called {
-            // A set function that returns NULL returns no rows.
-            Ok(()) if returns_null && matches!(entry.signature.ret, ReturnType::Set(_)) => {
-                let ReturnType::Set(row) = entry.signature.ret else { unreachable!() };
-                set_result::materialize(fcinfo, row, &0u64.to_le_bytes()).map_err(Failure::Host)
-            }
-            Ok(()) if returns_null => {
-                (*fcinfo).isnull = true;
-                Ok(Datum::from(0))
-            }
+            Ok(()) if returns_null => match entry.signature.ret {
+                // A set function that returns NULL returns no rows.
+                ReturnType::Set(row) => {
+                    set_result::materialize(fcinfo, row, &0u64.to_le_bytes()).map_err(Failure::Host)
+                }
+                _ => {
+                    (*fcinfo).isnull = true;
+                    Ok(Datum::from(0))
+                }
+            },
             Ok(()) => match entry.signature.ret {
                 ReturnType::Void => Ok(Datum::from(0)),
                 ReturnType::Value(ValueType::Scalar(ty)) => abi::from_raw(ty, slots[0]).map_err(Failure::Host),
