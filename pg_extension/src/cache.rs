@@ -154,6 +154,9 @@ pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<(FunctionEntry, bool)> {
     check_declared_signature(&module, &export, &signature)?;
     let takes_null_mask = check_signature(&signature, &export, &ty, &info.display_name)?;
     check_memory_exports(&module, &signature)?;
+    if signature.support.is_some() {
+        check_state_free_export(&module)?;
+    }
     let entry = FunctionEntry {
         version: info.version,
         module_generation,
@@ -208,7 +211,7 @@ fn check_signature(signature: &Signature, export: &str, ty: &FuncType, function:
     if found == expected {
         return Ok(false);
     }
-    if found == signature.expected_wasm(true) {
+    if found == signature.expected_wasm(true) && signature.support.is_none() {
         if signature.params.len() > MAX_NULLABLE_ARGS {
             return Err(PlWasmError::definition(format!(
                 "a null mask describes at most {MAX_NULLABLE_ARGS} arguments, and {function} has {}",
@@ -250,6 +253,24 @@ fn check_declared_signature(module: &CompiledModule, export: &str, signature: &S
     .with_detail(differences.join("; ")))
 }
 
+/// Aggregate states live in the guest, which must free them when PostgreSQL is done with them.
+fn check_state_free_export(module: &CompiledModule) -> Result<()> {
+    let ok = match module.module.get_export(crate::aggregate::FREE_EXPORT) {
+        Some(ExternType::Func(ty)) => {
+            wasm_signature_of(&ty).ok().is_some_and(|s| s.params == [WasmType::I32] && s.results.is_empty())
+        }
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(PlWasmError::definition(format!(
+        "a module with aggregate support functions must export {}(handle i32)",
+        crate::aggregate::FREE_EXPORT
+    ))
+    .with_hint("The host calls it when PostgreSQL is done with a state (docs/aggregates.md)."))
+}
+
 /// Values that travel through guest memory need the memory exported, and arguments need an allocator.
 fn check_memory_exports(module: &CompiledModule, signature: &Signature) -> Result<()> {
     if !signature.uses_memory() {
@@ -261,7 +282,7 @@ fn check_memory_exports(module: &CompiledModule, signature: &Signature) -> Resul
             marshal::MEMORY_EXPORT
         )));
     }
-    if signature.params.iter().any(|p| p.in_memory()) {
+    if signature.params.iter().any(|p| p.in_memory()) || signature.support.as_ref().is_some_and(|s| s.needs_alloc()) {
         let alloc_ok = match module.module.get_export(marshal::ALLOC_EXPORT) {
             Some(ExternType::Func(ty)) => {
                 wasm_signature_of(&ty).ok().is_some_and(|s| s.params == [WasmType::I32, WasmType::I32] && s.results == [WasmType::I32])
@@ -335,4 +356,14 @@ pub fn stats_snapshot() -> Vec<(Oid, [u64; 5])> {
             .map(|(oid, s)| (Oid::from(*oid), [s.calls.get(), s.compiles.get(), s.instantiations.get(), s.traps.get(), s.fuel.get()]))
             .collect()
     })
+}
+
+/// Forget an instance wherever the cache holds it, without raising or panicking: used by memory
+/// context callbacks, which may run while a transaction aborts.
+pub fn forget_instance(instance: &Rc<RefCell<LiveInstance>>) {
+    let _ = CACHE.try_with(|c| {
+        if let Ok(mut cache) = c.try_borrow_mut() {
+            cache.instances.retain(|_, cached| !Rc::ptr_eq(&cached.instance, instance));
+        }
+    });
 }

@@ -99,6 +99,15 @@ impl PlWasmError {
         self.in_context(&format!("wasm function {function}"))
     }
 
+    /// As `in_function`, unless the message already names a function (an error of a function that
+    /// ran on this one's behalf, such as a transition function whose rows a final function handed over).
+    pub fn in_function_once(self, function: &str) -> Self {
+        if self.message.starts_with("wasm function ") {
+            return self;
+        }
+        self.in_function(function)
+    }
+
     /// Prefix the message with where it happened, e.g. `wasm DO block: …`.
     pub fn in_context(mut self, context: &str) -> Self {
         self.message = format!("{context}: {}", self.message);

@@ -8,7 +8,7 @@ use crate::instance::LiveInstance;
 use crate::marshal::{self, CopyError, Staged};
 use crate::types::{ReturnType, ScalarType, ValueType};
 use crate::wasi::WasiState;
-use crate::{abi, interrupts, set_result, traps};
+use crate::{abi, aggregate, interrupts, set_result, traps};
 use pgrx::pg_sys::{self, Datum, Oid};
 use pgrx::PgMemoryContexts;
 use std::cell::RefCell;
@@ -16,7 +16,7 @@ use std::rc::Rc;
 use wasmtime::{Func, ValRaw};
 
 /// What one call site (one `FmgrInfo`, so one use of the function in one query) keeps between rows.
-struct CallSite {
+pub(crate) struct CallSite {
     entry: Rc<FunctionEntry>,
     role: Oid,
     instance: Rc<RefCell<LiveInstance>>,
@@ -29,6 +29,9 @@ struct CallSite {
     plain_scalars: Option<Vec<ScalarType>>,
     /// Encoding buffers for record arguments, one per argument, reused by every call.
     records: Vec<Vec<u8>>,
+    /// For aggregate support functions: the state pointer checked last, so that each row does not
+    /// look it up again.
+    known_state: aggregate::KnownState,
 }
 
 extern "C" {
@@ -39,7 +42,7 @@ extern "C" {
 }
 
 /// A call that failed once the guest was involved: the instance is thrown away.
-enum Failure {
+pub(crate) enum Failure {
     Guest(wasmtime::Error),
     Host(PlWasmError),
 }
@@ -66,7 +69,8 @@ impl CallSite {
                 .collect::<Option<Vec<_>>>()
         };
         let records = vec![Vec::new(); entry.signature.params.len()];
-        Ok(CallSite { entry, role, instance, func, slots: vec![ValRaw::i64(0); width], staged, plain_scalars, records })
+        let known_state = aggregate::KnownState::default();
+        Ok(CallSite { entry, role, instance, func, slots: vec![ValRaw::i64(0); width], staged, plain_scalars, records, known_state })
     }
 
     /// One call. SAFETY: `fcinfo` is the call's valid FunctionCallInfo.
@@ -77,6 +81,17 @@ impl CallSite {
         if role != self.role || self.instance.borrow().discarded {
             (self.instance, self.func) = bind(&self.entry, role)?;
             self.role = role;
+        }
+        if let Some(support) = &self.entry.signature.support {
+            let caller = aggregate::Caller {
+                entry: &self.entry,
+                instance: &self.instance,
+                func: self.func,
+                role,
+                slots: &mut self.slots,
+                known: &mut self.known_state,
+            };
+            return aggregate::invoke(caller, support, fcinfo);
         }
         let CallSite { entry, instance, func, slots, staged, plain_scalars, records, .. } = self;
         if let ReturnType::Set(_) = entry.signature.ret {
@@ -94,59 +109,16 @@ impl CallSite {
 
         let mut live = instance.borrow_mut();
         let fuel = LiveInstance::arm(&mut live.store);
-        let called = if staged.is_empty() {
-            Ok(())
-        } else {
-            match marshal::copy_in(&mut live, staged, slots) {
-                Err(CopyError::Guest(error)) => Err(Failure::Guest(error)),
-                Err(CopyError::Host(error)) => Err(Failure::Host(error)),
-                Ok(()) => Ok(()),
-            }
+        let called = match marshal::copy_in(&mut live, staged, slots) {
+            Err(CopyError::Guest(error)) => Err(Failure::Guest(error)),
+            Err(CopyError::Host(error)) => Err(Failure::Host(error)),
+            // SAFETY: the export's type was checked against the signature when the entry was built,
+            // the slots hold one value of the right type per Wasm parameter and room for the result,
+            // and `func` comes from this store's instance.
+            Ok(()) => call_guest(entry, &mut live, *func, slots, fuel),
         };
-        // SAFETY: the export's type was checked against the signature when the entry was built,
-        // the slots hold one value of the right type per Wasm parameter and room for the result,
-        // and `func` comes from this store's instance.
-        let called = called.and_then(|()| {
-            interrupts::while_running(|| func.call_unchecked(&mut live.store, slots.as_mut_slice() as *mut [ValRaw]))
-                .map_err(Failure::Guest)
-        });
-        let stats = &entry.stats;
-        FunctionStats::add(&stats.calls, 1);
-        FunctionStats::add(&stats.fuel, live.fuel_used(fuel));
-        if live.store.data().wasi.has_output() {
-            emit_guest_output(&mut live.store.data_mut().wasi);
-        }
-        let returns_null = std::mem::take(&mut live.store.data_mut().null_result);
-        // A guest that reported an error before trapping gets its own message in SQL.
-        let called = match called {
-            Err(Failure::Guest(_)) if live.store.data().guest_error.is_some() => {
-                let message = live.store.data_mut().guest_error.take().unwrap_or_default();
-                Err(Failure::Host(PlWasmError::new(crate::error::ErrorKind::Trap, message)))
-            }
-            other => other,
-        };
-
         let result = match called {
-            Ok(()) if returns_null => match entry.signature.ret {
-                // A set function that returns NULL returns no rows.
-                ReturnType::Set(row) => {
-                    set_result::materialize(fcinfo, row, &0u64.to_le_bytes()).map_err(Failure::Host)
-                }
-                _ => {
-                    (*fcinfo).isnull = true;
-                    Ok(Datum::from(0))
-                }
-            },
-            Ok(()) => match entry.signature.ret {
-                ReturnType::Void => Ok(Datum::from(0)),
-                ReturnType::Value(ValueType::Scalar(ty)) => abi::from_raw(ty, slots[0]).map_err(Failure::Host),
-                ReturnType::Value(in_memory) => {
-                    marshal::copy_out(in_memory, slots[0].get_i64(), &live).map_err(Failure::Host)
-                }
-                ReturnType::Set(row) => marshal::result_bytes(slots[0].get_i64(), 1, &live)
-                    .and_then(|bytes| set_result::materialize(fcinfo, row, bytes))
-                    .map_err(Failure::Host),
-            },
+            Ok(returns_null) => result_datum(entry.signature.ret, slots, &live, returns_null, fcinfo),
             Err(failure) => Err(failure),
         };
         drop(live);
@@ -214,7 +186,7 @@ impl CallSite {
 
     /// After a failed call: count it, throw the instance away, and say what happened.
     #[cold]
-    fn fail(entry: &FunctionEntry, role: Oid, instance: &Rc<RefCell<LiveInstance>>, failure: Failure) -> PlWasmError {
+    pub(crate) fn fail(entry: &FunctionEntry, role: Oid, instance: &Rc<RefCell<LiveInstance>>, failure: Failure) -> PlWasmError {
         FunctionStats::add(&entry.stats.traps, 1);
         cache::discard_instance(entry, role, instance);
         if matches!(&failure, Failure::Guest(e) if interrupts::was_interrupted(e)) {
@@ -228,7 +200,63 @@ impl CallSite {
     }
 }
 
-fn bind(entry: &FunctionEntry, role: Oid) -> Result<(Rc<RefCell<LiveInstance>>, Func)> {
+/// Call `func` in `live` with `slots` (parameters in, result in slot 0), after the caller armed it
+/// with `fuel`. Counts the call and its fuel, passes on what a WASI guest printed, and turns a trap the
+/// guest explained through `plwasm.set_error` into its message. Returns whether the guest asked for a
+/// NULL result.
+/// SAFETY: `func` belongs to `live`'s store and `slots` match its Wasm type (parameters and result).
+pub(crate) unsafe fn call_guest(
+    entry: &FunctionEntry,
+    live: &mut LiveInstance,
+    func: Func,
+    slots: &mut [ValRaw],
+    fuel: u64,
+) -> std::result::Result<bool, Failure> {
+    let called = interrupts::while_running(|| func.call_unchecked(&mut live.store, slots as *mut [ValRaw]));
+    let stats = &entry.stats;
+    FunctionStats::add(&stats.calls, 1);
+    FunctionStats::add(&stats.fuel, live.fuel_used(fuel));
+    if live.store.data().wasi.has_output() {
+        emit_guest_output(&mut live.store.data_mut().wasi);
+    }
+    let returns_null = std::mem::take(&mut live.store.data_mut().null_result);
+    match called {
+        Ok(()) => Ok(returns_null),
+        // A guest that reported an error before trapping gets its own message in SQL.
+        Err(_) if live.store.data().guest_error.is_some() => {
+            let message = live.store.data_mut().guest_error.take().unwrap_or_default();
+            Err(Failure::Host(PlWasmError::new(ErrorKind::Trap, message)))
+        }
+        Err(error) => Err(Failure::Guest(error)),
+    }
+}
+
+/// The Datum for a call's result, found in slot 0 (or through guest memory), or NULL.
+/// SAFETY: called right after the guest returned; `fcinfo` is the call's FunctionCallInfo.
+pub(crate) unsafe fn result_datum(
+    ret: ReturnType,
+    slots: &[ValRaw],
+    live: &LiveInstance,
+    returns_null: bool,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> std::result::Result<Datum, Failure> {
+    let datum = match ret {
+        // A set function that returns NULL returns no rows.
+        ReturnType::Set(row) if returns_null => set_result::materialize(fcinfo, row, &0u64.to_le_bytes()),
+        _ if returns_null => {
+            (*fcinfo).isnull = true;
+            Ok(Datum::from(0))
+        }
+        ReturnType::Void => Ok(Datum::from(0)),
+        ReturnType::Value(ValueType::Scalar(ty)) => abi::from_raw(ty, slots[0]),
+        ReturnType::Value(in_memory) => marshal::copy_out(in_memory, slots[0].get_i64(), live),
+        ReturnType::Set(row) => marshal::result_bytes(slots[0].get_i64(), 1, live)
+            .and_then(|bytes| set_result::materialize(fcinfo, row, bytes)),
+    };
+    datum.map_err(Failure::Host)
+}
+
+pub(crate) fn bind(entry: &FunctionEntry, role: Oid) -> Result<(Rc<RefCell<LiveInstance>>, Func)> {
     let instance = cache::instance_for(entry, role)?;
     let func = {
         let mut live = instance.borrow_mut();

@@ -33,7 +33,7 @@ fn run_source(text: &str) -> Result<()> {
             .to_string(),
     };
     let (export, ty) = cache::choose_export(&module, Some(&export), "")?;
-    let no_args = Signature { params: vec![], ret: ReturnType::Void };
+    let no_args = Signature { params: vec![], ret: ReturnType::Void, support: None };
     if crate::types::wasm_signature_of(&ty).ok() != Some(no_args.expected_wasm(false)) {
         return Err(PlWasmError::definition(format!("export \"{export}\" must take no arguments and return nothing")));
     }

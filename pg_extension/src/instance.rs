@@ -148,6 +148,14 @@ impl LiveInstance {
         fuel
     }
 
+    /// As `arm`, with the fuel of `calls` calls: a batch of rows gets the fuel of one call per row.
+    #[inline]
+    pub fn arm_scaled(store: &mut Store<StoreData>, calls: u64) -> u64 {
+        let fuel = Self::arm(store).saturating_mul(calls.max(1));
+        store.set_fuel(fuel).expect("fuel is enabled on the engine");
+        fuel
+    }
+
     /// Fuel used since `arm` gave `given`.
     #[inline]
     pub fn fuel_used(&self, given: u64) -> u64 {

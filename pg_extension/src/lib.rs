@@ -1,6 +1,7 @@
 //! plwasm: LANGUAGE wasm for PostgreSQL. Entry points and the language's DDL; the work is in the modules.
 
 mod abi;
+mod aggregate;
 mod cache;
 mod catalog_read;
 mod engine;
@@ -18,6 +19,7 @@ mod record;
 mod set_result;
 mod source;
 mod stats;
+mod support;
 mod traps;
 mod types;
 mod validator;

@@ -1,6 +1,7 @@
 //! Which SQL types a wasm function may take and return, and the Wasm signature they imply.
 
 use crate::error::{PlWasmError, Result};
+use crate::support::Support;
 use pgrx::pg_sys::{self, Oid};
 use std::fmt;
 use wasmtime::{FuncType, ValType};
@@ -86,6 +87,16 @@ impl ScalarType {
             pg_sys::TIMESTAMPTZOID => ScalarType::TimestampTz,
             _ => return None,
         })
+    }
+
+    /// Bytes per value as PostgreSQL stores it in an array (and as batched rows carry it).
+    pub fn byte_size(self) -> usize {
+        match self {
+            ScalarType::Bool => 1,
+            ScalarType::Int2 => 2,
+            ScalarType::Int4 | ScalarType::Float4 | ScalarType::Date => 4,
+            ScalarType::Int8 | ScalarType::Float8 | ScalarType::Timestamp | ScalarType::TimestampTz => 8,
+        }
     }
 
     pub fn wasm(self) -> WasmType {
@@ -201,7 +212,7 @@ impl ValueType {
         }
     }
 
-    fn wasm_result(self) -> WasmType {
+    pub fn wasm_result(self) -> WasmType {
         match self {
             ValueType::Scalar(s) => s.wasm(),
             // (length << 32) | pointer
@@ -227,6 +238,8 @@ pub const MAX_NULLABLE_ARGS: usize = 32;
 pub struct Signature {
     pub params: Vec<ValueType>,
     pub ret: ReturnType,
+    /// Set for aggregate support functions over `internal` (support.rs); `params` is then empty.
+    pub support: Option<Support>,
 }
 
 /// The Wasm side of a signature, printable as `(i32, i32) -> i32`.
@@ -252,6 +265,10 @@ impl Signature {
     /// Map the SQL declaration onto supported types, naming the first one that is not. `ret_typmod`
     /// names the blessed row type of OUT parameters when `ret_type` is `record`.
     pub fn from_sql(arg_types: &[Oid], ret_type: Oid, ret_typmod: i32, returns_set: bool) -> Result<Signature> {
+        if crate::support::mentions_internal(arg_types, ret_type) {
+            let support = Support::from_sql(arg_types, ret_type, returns_set)?;
+            return Ok(Signature { params: vec![], ret: support.return_type(), support: Some(support) });
+        }
         let unsupported = |what: String, oid: Oid| {
             PlWasmError::definition(format!("{what} type {} is not supported by LANGUAGE wasm", type_name(oid)))
                 .with_detail(format!("Supported types: {SUPPORTED_TYPES}."))
@@ -285,11 +302,14 @@ impl Signature {
                 crate::record::plan(*record)?;
             }
         }
-        Ok(Signature { params, ret })
+        Ok(Signature { params, ret, support: None })
     }
 
     /// The Wasm signature the export must have; with `null_mask`, a leading i32 receives the mask.
     pub fn expected_wasm(&self, null_mask: bool) -> WasmSignature {
+        if let Some(support) = &self.support {
+            return support.expected_wasm();
+        }
         let mut params = Vec::with_capacity(self.params.len() * 2 + 1);
         if null_mask {
             params.push(WasmType::I32);
@@ -306,6 +326,9 @@ impl Signature {
 
     /// This signature as the SDK would write it: `(float8[],int4)->float8[]`.
     pub fn sdk_form(&self) -> (Vec<String>, String) {
+        if let Some(support) = &self.support {
+            return support.sdk_form();
+        }
         let params = self.params.iter().map(|p| p.sdk_name()).collect();
         let ret = match self.ret {
             ReturnType::Void => "void".to_string(),
@@ -317,6 +340,9 @@ impl Signature {
 
     /// Does any argument or the result go through guest memory?
     pub fn uses_memory(&self) -> bool {
+        if let Some(support) = &self.support {
+            return support.uses_memory();
+        }
         self.params.iter().any(|p| p.in_memory())
             || matches!(self.ret, ReturnType::Set(_))
             || matches!(self.ret, ReturnType::Value(v) if v.in_memory())

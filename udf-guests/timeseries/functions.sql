@@ -1,5 +1,5 @@
 -- SQL declarations of the time-series library, for a database where the module is installed as
--- 'timeseries' (scripts/setup.sh does both). Every function is IMMUTABLE, STRICT and PARALLEL SAFE.
+-- 'timeseries' (scripts/setup.sh does both). Functions are PARALLEL SAFE; those over plain values are IMMUTABLE and STRICT.
 CREATE OR REPLACE FUNCTION rolling_mean(series float8[], window_size int) RETURNS float8[]
     IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
 CREATE OR REPLACE FUNCTION rolling_std(series float8[], window_size int) RETURNS float8[]
@@ -36,20 +36,95 @@ CREATE OR REPLACE FUNCTION welford_stddev(state float8[]) RETURNS float8
     IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
 CREATE OR REPLACE FUNCTION welford_inverse(state float8[], x float8) RETURNS float8[]
     IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
--- The moving-aggregate form (MSFUNC/MINVFUNC) lets a sliding window frame add and remove values
--- instead of recomputing each frame; its state counts removals to bound rounding drift.
-CREATE OR REPLACE AGGREGATE ts_mean(float8) (SFUNC = welford_step, STYPE = float8[], INITCOND = '{0,0,0}',
-    COMBINEFUNC = welford_merge, FINALFUNC = welford_mean, PARALLEL = SAFE,
+-- Batched support functions (docs/aggregates.md): the state lives in the guest, and rows arrive a
+-- batch at a time. They take and return internal, so they can only be used inside aggregates.
+CREATE OR REPLACE FUNCTION moments_step(internal, float8) RETURNS internal
+    PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION moments_combine(internal, internal) RETURNS internal
+    PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION moments_serialize(internal) RETURNS bytea
+    STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION moments_deserialize(bytea, internal) RETURNS internal
+    STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION moments_mean(internal) RETURNS float8
+    STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION moments_variance(internal) RETURNS float8
+    STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION moments_stddev(internal) RETURNS float8
+    STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+-- ts_mean, ts_variance (sample) and ts_stddev (sample): batched for GROUP BY and whole-table
+-- aggregation. As window functions they use the moving-aggregate form (MSFUNC/MINVFUNC over a
+-- float8[] state), so a sliding frame adds and removes values instead of recomputing each frame;
+-- that state counts removals to bound rounding drift.
+CREATE OR REPLACE AGGREGATE ts_mean(float8) (SFUNC = moments_step, STYPE = internal,
+    COMBINEFUNC = moments_combine, SERIALFUNC = moments_serialize, DESERIALFUNC = moments_deserialize,
+    FINALFUNC = moments_mean, PARALLEL = SAFE,
     MSFUNC = welford_step, MINVFUNC = welford_inverse, MSTYPE = float8[], MINITCOND = '{0,0,0,0}',
     MFINALFUNC = welford_mean);
-CREATE OR REPLACE AGGREGATE ts_variance(float8) (SFUNC = welford_step, STYPE = float8[], INITCOND = '{0,0,0}',
-    COMBINEFUNC = welford_merge, FINALFUNC = welford_variance, PARALLEL = SAFE,
+CREATE OR REPLACE AGGREGATE ts_variance(float8) (SFUNC = moments_step, STYPE = internal,
+    COMBINEFUNC = moments_combine, SERIALFUNC = moments_serialize, DESERIALFUNC = moments_deserialize,
+    FINALFUNC = moments_variance, PARALLEL = SAFE,
     MSFUNC = welford_step, MINVFUNC = welford_inverse, MSTYPE = float8[], MINITCOND = '{0,0,0,0}',
     MFINALFUNC = welford_variance);
-CREATE OR REPLACE AGGREGATE ts_stddev(float8) (SFUNC = welford_step, STYPE = float8[], INITCOND = '{0,0,0}',
-    COMBINEFUNC = welford_merge, FINALFUNC = welford_stddev, PARALLEL = SAFE,
+CREATE OR REPLACE AGGREGATE ts_stddev(float8) (SFUNC = moments_step, STYPE = internal,
+    COMBINEFUNC = moments_combine, SERIALFUNC = moments_serialize, DESERIALFUNC = moments_deserialize,
+    FINALFUNC = moments_stddev, PARALLEL = SAFE,
     MSFUNC = welford_step, MINVFUNC = welford_inverse, MSTYPE = float8[], MINITCOND = '{0,0,0,0}',
     MFINALFUNC = welford_stddev);
+-- The same statistics called once per row with a float8[] state: the form aggregates had before the
+-- batched path, kept for comparison (benches/aggregates.sh) and as an example of plain SQL states.
+CREATE OR REPLACE AGGREGATE ts_mean_per_row(float8) (SFUNC = welford_step, STYPE = float8[],
+    INITCOND = '{0,0,0}', COMBINEFUNC = welford_merge, FINALFUNC = welford_mean, PARALLEL = SAFE);
+CREATE OR REPLACE AGGREGATE ts_stddev_per_row(float8) (SFUNC = welford_step, STYPE = float8[],
+    INITCOND = '{0,0,0}', COMBINEFUNC = welford_merge, FINALFUNC = welford_stddev, PARALLEL = SAFE);
+
+-- ts_percentile(x, fraction): exact, as percentile_cont(fraction) WITHIN GROUP (ORDER BY x); keeps
+-- every value of the group in guest memory.
+CREATE OR REPLACE FUNCTION percentile_step(internal, float8, float8) RETURNS internal
+    PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION percentile_combine(internal, internal) RETURNS internal
+    PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION percentile_serialize(internal) RETURNS bytea
+    STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION percentile_deserialize(bytea, internal) RETURNS internal
+    STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION percentile_final(internal) RETURNS float8
+    STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE AGGREGATE ts_percentile(x float8, fraction float8) (SFUNC = percentile_step,
+    STYPE = internal, COMBINEFUNC = percentile_combine, SERIALFUNC = percentile_serialize,
+    DESERIALFUNC = percentile_deserialize, FINALFUNC = percentile_final, PARALLEL = SAFE);
+
+-- ts_approx_percentile(x, fraction): a t-digest (compression 200) in bounded memory; the rank error
+-- stays under 0.5% (udf-guests/ts-kernels tests it, and sql/batched_aggregates.sql on a server).
+CREATE OR REPLACE FUNCTION approx_percentile_step(internal, float8, float8) RETURNS internal
+    PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION approx_percentile_combine(internal, internal) RETURNS internal
+    PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION approx_percentile_serialize(internal) RETURNS bytea
+    STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION approx_percentile_deserialize(bytea, internal) RETURNS internal
+    STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION approx_percentile_final(internal) RETURNS float8
+    STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE AGGREGATE ts_approx_percentile(x float8, fraction float8) (SFUNC = approx_percentile_step,
+    STYPE = internal, COMBINEFUNC = approx_percentile_combine, SERIALFUNC = approx_percentile_serialize,
+    DESERIALFUNC = approx_percentile_deserialize, FINALFUNC = approx_percentile_final, PARALLEL = SAFE);
+
+-- ts_time_weighted_avg(value, ts): each value holds until the next point in time, weighted by how
+-- long it held, over the span from the first point to the last.
+CREATE OR REPLACE FUNCTION time_weighted_step(internal, float8, timestamptz) RETURNS internal
+    PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION time_weighted_combine(internal, internal) RETURNS internal
+    PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION time_weighted_serialize(internal) RETURNS bytea
+    STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION time_weighted_deserialize(bytea, internal) RETURNS internal
+    STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE FUNCTION time_weighted_final(internal) RETURNS float8
+    STRICT PARALLEL SAFE LANGUAGE wasm AS 'timeseries';
+CREATE OR REPLACE AGGREGATE ts_time_weighted_avg(value float8, ts timestamptz) (SFUNC = time_weighted_step,
+    STYPE = internal, COMBINEFUNC = time_weighted_combine, SERIALFUNC = time_weighted_serialize,
+    DESERIALFUNC = time_weighted_deserialize, FINALFUNC = time_weighted_final, PARALLEL = SAFE);
 
 DO $$ BEGIN
     CREATE TYPE ts_point AS (ts timestamptz, value float8);

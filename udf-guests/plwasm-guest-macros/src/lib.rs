@@ -1,6 +1,8 @@
 //! `#[plwasm::udf]`: wraps a plain Rust function in an export that follows plwasm's ABI and records
 //! its SQL signature in the module's `plwasm.sig` custom section, for the server's validator.
 
+mod aggregate;
+
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as Tokens};
 use quote::{format_ident, quote};
@@ -135,6 +137,45 @@ fn peel<'a>(ty: &'a Type, wrapper: &str) -> Option<&'a Type> {
     }
 }
 
+/// `#[plwasm::aggregate(name = "prefix")]` on `impl State`: exports batched aggregate support
+/// functions (docs/aggregates.md). `State: Default`; with `merge`, also `serde` Serialize/Deserialize.
+#[proc_macro_attribute]
+pub fn aggregate(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut name: Option<syn::LitStr> = None;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("name") {
+            name = Some(meta.value()?.parse()?);
+            Ok(())
+        } else {
+            Err(meta.error("expected name = \"prefix\""))
+        }
+    });
+    parse_macro_input!(attr with parser);
+    let item = parse_macro_input!(item as syn::ItemImpl);
+    let Some(name) = name else {
+        return syn::Error::new(Span::call_site(), "#[plwasm::aggregate(name = \"prefix\")] needs a name")
+            .to_compile_error()
+            .into();
+    };
+    match aggregate::expand(name, item) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+/// The `plwasm.sig` custom-section entry for one export.
+fn signature_static(export: &syn::Ident, entry: &str) -> Tokens {
+    let entry_len = entry.len();
+    let entry_bytes = syn::LitByteStr::new(entry.as_bytes(), Span::call_site());
+    let sig_static = format_ident!("__PLWASM_SIG_{}", export.to_string().to_uppercase());
+    quote! {
+        #[link_section = "plwasm.sig"]
+        #[used]
+        #[allow(non_upper_case_globals)]
+        static #sig_static: [u8; #entry_len] = *#entry_bytes;
+    }
+}
+
 #[proc_macro_attribute]
 pub fn udf(_attr: TokenStream, item: TokenStream) -> TokenStream {
     let function = parse_macro_input!(item as ItemFn);
@@ -216,8 +257,46 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
         call_args.push(arg_name);
     }
 
+    let plan = plan_result(&function.sig.output)?;
+    nullable |= plan.returns_option;
+    let ResultPlan { wasm_ret, finish, sql_ret, fallible, .. } = plan;
+    let mut body = quote!(#inner(#(#call_args),*));
+    if fallible {
+        body = quote!(::plwasm::__private::unwrap_or_fail(#body));
+    }
+    let mask_param = if nullable { quote!(__null_mask: i32,) } else { quote!() };
+
+    let entry = format!("{}({})->{}{};", name, sql_args.join(","), sql_ret, if nullable { "?" } else { "" });
+    let sig = signature_static(&name, &entry);
+
+    Ok(quote! {
+        #inner_fn
+
+        #[no_mangle]
+        pub extern "C" fn #name(#mask_param #(#params),*) -> #wasm_ret {
+            ::plwasm::__private::ensure_panic_hook();
+            #(#conversions)*
+            let __result = #body;
+            #finish
+        }
+
+        #sig
+    })
+}
+
+/// How a function's result crosses the ABI: its Wasm type, the code that hands `__result` to the
+/// host, its SQL name, and whether it is `Option<...>` (NULL) or `Result<...>` (errors become SQL errors).
+struct ResultPlan {
+    wasm_ret: Tokens,
+    finish: Tokens,
+    sql_ret: String,
+    returns_option: bool,
+    fallible: bool,
+}
+
+fn plan_result(output: &ReturnType) -> Result<ResultPlan, syn::Error> {
     // The result: optionally Result<...> (errors become SQL errors), then Option<...> (NULL), then a value.
-    let (ret_ty, fallible) = match &function.sig.output {
+    let (ret_ty, fallible) = match output {
         ReturnType::Default => (None, false),
         ReturnType::Type(_, ty) => match peel(ty, "Result") {
             Some(ok) => (Some(ok), true),
@@ -232,7 +311,6 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
         None => (None, false),
     };
     let is_unit = matches!(ret_ty, Some(Type::Tuple(t)) if t.elems.is_empty()) || ret_ty.is_none();
-    nullable |= returns_option;
     // SetOf<T>: a set-returning function, whose rows are T (or Option<T> for NULL rows).
     let set_row = ret_ty.and_then(|ty| peel(ty, "SetOf")).map(|row| match peel(row, "Option") {
         Some(inner) => (inner, true),
@@ -275,36 +353,10 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
         None => quote!(()),
         Some(_) => quote!(Default::default()),
     };
-    let mut body = quote!(#inner(#(#call_args),*));
-    if fallible {
-        body = quote!(::plwasm::__private::unwrap_or_fail(#body));
-    }
     let finish = if returns_option {
         quote!(match __result { Some(__value) => #give, None => { ::plwasm::__private::return_null(); #zero } })
     } else {
         quote!({ let __value = __result; #give })
     };
-    let mask_param = if nullable { quote!(__null_mask: i32,) } else { quote!() };
-
-    let entry = format!("{}({})->{}{};", name, sql_args.join(","), sql_ret, if nullable { "?" } else { "" });
-    let entry_len = entry.len();
-    let entry_bytes = syn::LitByteStr::new(entry.as_bytes(), Span::call_site());
-    let sig_static = format_ident!("__PLWASM_SIG_{}", name.to_string().to_uppercase());
-
-    Ok(quote! {
-        #inner_fn
-
-        #[no_mangle]
-        pub extern "C" fn #name(#mask_param #(#params),*) -> #wasm_ret {
-            ::plwasm::__private::ensure_panic_hook();
-            #(#conversions)*
-            let __result = #body;
-            #finish
-        }
-
-        #[link_section = "plwasm.sig"]
-        #[used]
-        #[allow(non_upper_case_globals)]
-        static #sig_static: [u8; #entry_len] = *#entry_bytes;
-    })
+    Ok(ResultPlan { wasm_ret, finish, sql_ret, returns_option, fallible })
 }

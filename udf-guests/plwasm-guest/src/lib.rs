@@ -1,7 +1,7 @@
 //! The plwasm guest SDK: `#[plwasm::udf]` turns a plain Rust function into an export that follows
 //! plwasm's ABI (docs/abi.md), and this crate provides what those exports need at run time.
 
-pub use plwasm_guest_macros::udf;
+pub use plwasm_guest_macros::{aggregate, udf};
 
 use std::cell::RefCell;
 
@@ -27,6 +27,12 @@ pub extern "C" fn plwasm_alloc(size: i32, align: i32) -> i32 {
         fail("plwasm_alloc: out of memory");
     }
     ptr as i32
+}
+
+/// Called by the host when PostgreSQL is done with an aggregate state (docs/aggregates.md).
+#[no_mangle]
+pub extern "C" fn plwasm_state_free(handle: i32) {
+    __private::state_free(handle);
 }
 
 /// End the call with an error whose message reaches SQL (SQLSTATE 38000).
@@ -153,6 +159,69 @@ pub mod __private {
     pub fn give_values<T: serde::Serialize>(rows: &[T]) -> i64 {
         let tagged: Vec<Option<&T>> = rows.iter().map(Some).collect();
         give_rows(&tagged)
+    }
+
+    /// Aggregate states between batches, named by handles: slot index + 1 (0 means "no state").
+    #[derive(Default)]
+    struct States {
+        slots: Vec<Option<Box<dyn std::any::Any>>>,
+        free: Vec<usize>,
+    }
+
+    thread_local! {
+        static STATES: RefCell<States> = RefCell::default();
+    }
+
+    pub fn state_new<T: std::any::Any>(value: T) -> i32 {
+        STATES.with(|states| {
+            let mut states = states.borrow_mut();
+            let boxed: Box<dyn std::any::Any> = Box::new(value);
+            match states.free.pop() {
+                Some(i) => {
+                    states.slots[i] = Some(boxed);
+                    i as i32 + 1
+                }
+                None => {
+                    states.slots.push(Some(boxed));
+                    states.slots.len() as i32
+                }
+            }
+        })
+    }
+
+    /// The state behind a handle the host passed.
+    /// SAFETY: the caller holds no other reference to the same state (the host never passes one
+    /// handle twice in a call). States are boxed, so the reference stays valid while others are added.
+    pub unsafe fn state_mut<'a, T: std::any::Any>(handle: i32) -> &'a mut T {
+        STATES.with(|states| {
+            let mut states = states.borrow_mut();
+            let index = (handle as u32 as usize).wrapping_sub(1);
+            let Some(Some(boxed)) = states.slots.get_mut(index) else { fail("unknown aggregate state handle") };
+            let Some(value) = boxed.downcast_mut::<T>() else { fail("the aggregate state handle names a state of another type") };
+            &mut *(value as *mut T)
+        })
+    }
+
+    pub fn state_free(handle: i32) {
+        STATES.with(|states| {
+            let mut states = states.borrow_mut();
+            let index = (handle as u32 as usize).wrapping_sub(1);
+            if let Some(slot) = states.slots.get_mut(index) {
+                if slot.take().is_some() {
+                    states.free.push(index);
+                }
+            }
+        })
+    }
+
+    /// A state as bytes for a serial function: bincode, like records.
+    pub fn give_state<T: serde::Serialize>(state: &T) -> i64 {
+        give(bincode::serialize(state).unwrap_or_else(|e| fail(&format!("cannot serialize the aggregate state: {e}"))))
+    }
+
+    /// SAFETY: as for `slice`.
+    pub unsafe fn take_state<T: serde::de::DeserializeOwned>(ptr: i32, len: i32) -> T {
+        bincode::deserialize(slice::<u8>(ptr, len)).unwrap_or_else(|e| fail(&format!("malformed serialized aggregate state: {e}")))
     }
 
     pub fn unwrap_or_fail<T, E: std::fmt::Display>(result: Result<T, E>) -> T {

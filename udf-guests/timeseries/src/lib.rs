@@ -5,6 +5,7 @@
 use plwasm::udf;
 
 mod aggregates;
+mod batched;
 
 fn check_window(window: i32) -> Result<usize, String> {
     if window < 1 {

@@ -1,6 +1,8 @@
-//! Time-series kernels in plain Rust, with no dependencies: compiled to wasm inside the `timeseries`
+//! Time-series kernels in plain Rust (serde is the one dependency): compiled to wasm inside the `timeseries`
 //! guest and natively inside the benchmark-only pgrx extension (benches/native), so that the two
 //! contenders run the very same loop.
+
+pub mod tdigest;
 
 /// Sample standard deviation of the `window` values ending at each index (fewer at the start; NaN
 /// where the window holds one value). `window` must be at least 1.
