@@ -29,8 +29,19 @@ install_guest() {
     rm -f "$sql"
 }
 
+# A contender's query may begin with lines of SET statements (e.g. parallel workers for one
+# contender): they run untimed, and each contender states what it changes, as the next one inherits it.
+emit_untimed() { printf '%s\n' "$1"; }
+emit_timed() {
+    printf '%s\n' "$1" | grep '^SET ' || true
+    echo '\timing on'
+    printf '%s\n' "$1" | grep -v '^SET '
+    echo '\timing off'
+}
+
 # compare TITLE ROUNDS NAME1 QUERY1 NAME2 QUERY2 ...: one Markdown table; the first contender is the
-# reference. With COMPARE_ROWS set, a column gives each contender's median in nanoseconds per row.
+# reference. COMPARE_SETTINGS replaces the session's "SET jit = off;". With COMPARE_ROWS set, a
+# column gives each contender's median in nanoseconds per row.
 compare() {
     local title=$1 rounds=$2
     shift 2
@@ -42,11 +53,10 @@ compare() {
     done
     local n=${#names[@]}
     {
-        echo "SET jit = off; SET max_parallel_workers_per_gather = 0;"
-        for q in "${queries[@]}"; do echo "$q"; done # warm-up: compile, instantiate, cache pages
-        echo '\timing on'
+        echo "${COMPARE_SETTINGS:-SET jit = off;} SET max_parallel_workers_per_gather = 0;"
+        for q in "${queries[@]}"; do emit_untimed "$q"; done # warm-up: compile, instantiate, cache pages
         for _ in $(seq "$rounds"); do
-            for q in "${queries[@]}"; do echo "$q"; done
+            for q in "${queries[@]}"; do emit_timed "$q"; done
         done
     } | psql_bench -At -v ON_ERROR_STOP=1 | awk '/^Time:/ { print $2 }' >"$BENCH_DIR/times"
     printf '\n### %s\n\n| contender | median ms | min ms | max ms | median ratio to %s |%s\n|---|---|---|---|---|%s\n' \

@@ -78,6 +78,10 @@ CREATE OR REPLACE AGGREGATE ts_mean_per_row(float8) (SFUNC = welford_step, STYPE
 CREATE OR REPLACE AGGREGATE ts_stddev_per_row(float8) (SFUNC = welford_step, STYPE = float8[],
     INITCOND = '{0,0,0}', COMBINEFUNC = welford_merge, FINALFUNC = welford_stddev, PARALLEL = SAFE);
 
+-- Batched states alive in this backend's instance of the module: 0 outside a query, unless they leak.
+CREATE OR REPLACE FUNCTION aggregate_states_in_use() RETURNS int
+    VOLATILE LANGUAGE wasm AS 'timeseries';
+
 -- ts_percentile(x, fraction): exact, as percentile_cont(fraction) WITHIN GROUP (ORDER BY x); keeps
 -- every value of the group in guest memory.
 CREATE OR REPLACE FUNCTION percentile_step(internal, float8, float8) RETURNS internal

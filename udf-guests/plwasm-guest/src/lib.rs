@@ -35,6 +35,12 @@ pub extern "C" fn plwasm_state_free(handle: i32) {
     __private::state_free(handle);
 }
 
+/// How many aggregate states this instance holds: PostgreSQL frees each when its group ends, so
+/// outside an aggregate this is 0 unless states leak.
+pub fn live_aggregate_states() -> usize {
+    __private::live_states()
+}
+
 /// End the call with an error whose message reaches SQL (SQLSTATE 38000).
 pub fn fail(message: &str) -> ! {
     // SAFETY: the host copies `len` bytes at `ptr` out of this guest's memory before the trap below.
@@ -199,6 +205,13 @@ pub mod __private {
             let Some(Some(boxed)) = states.slots.get_mut(index) else { fail("unknown aggregate state handle") };
             let Some(value) = boxed.downcast_mut::<T>() else { fail("the aggregate state handle names a state of another type") };
             &mut *(value as *mut T)
+        })
+    }
+
+    pub fn live_states() -> usize {
+        STATES.with(|states| {
+            let states = states.borrow();
+            states.slots.len() - states.free.len()
         })
     }
 

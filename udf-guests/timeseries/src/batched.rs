@@ -1,7 +1,7 @@
 //! Batched aggregates (docs/aggregates.md): their state lives in the guest, and PostgreSQL's rows
 //! arrive a batch at a time as contiguous columns. functions.sql declares them.
 
-use plwasm::{aggregate, Timestamp};
+use plwasm::{aggregate, udf, Timestamp};
 use serde::{Deserialize, Serialize};
 use ts_kernels::tdigest::TDigest;
 
@@ -207,4 +207,10 @@ impl TimeWeighted {
         let weighted: f64 = p.windows(2).map(|w| w[0].1 * (w[1].0 - w[0].0) as f64).sum();
         Some(weighted / span)
     }
+}
+
+/// `aggregate_states_in_use() RETURNS int`: batched states alive in this instance (0 between queries).
+#[udf]
+fn aggregate_states_in_use() -> i32 {
+    plwasm::live_aggregate_states() as i32
 }
