@@ -12,7 +12,8 @@ use crate::support::Support;
 use crate::types::{ScalarType, ValueType};
 use crate::{gucs, interrupts};
 use pgrx::pg_sys::{self, Datum, Oid};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
@@ -93,9 +94,12 @@ thread_local! {
     /// Addresses of the states plwasm made and has not yet released. A pointer not in here is never
     /// dereferenced.
     static LIVE_STATES: RefCell<HashSet<usize, BuildHasherDefault<PointerHasher>>> = RefCell::default();
-    /// Bumped whenever a state is released, so that a call site's KnownState goes stale.
-    static GENERATION: Cell<u64> = const { Cell::new(0) };
 }
+
+/// Bumped whenever a state is released, so that a call site's KnownState goes stale. An atomic
+/// rather than a thread-local: it is read on every row, and thread-locals of a shared library cost
+/// a call to __tls_get_addr. Backends are single-threaded; Relaxed ordering is enough.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// Run one call of a support function. SAFETY: `fcinfo` is the call's valid FunctionCallInfo.
 pub unsafe fn invoke(mut caller: Caller, support: &Support, fcinfo: pg_sys::FunctionCallInfo) -> Result<Datum> {
@@ -315,7 +319,7 @@ unsafe fn null_result(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
 /// to the caller's module and role. A call site remembers the last state it checked.
 fn state_for(datum: Datum, caller: &mut Caller) -> Result<&'static mut BatchState> {
     let pointer = datum.value();
-    let generation = GENERATION.with(Cell::get);
+    let generation = GENERATION.load(Ordering::Relaxed);
     if caller.known.pointer != pointer || caller.known.generation != generation {
         lookup_uncached(datum)?.check_owner(caller)?;
         *caller.known = KnownState { pointer, generation };
@@ -489,7 +493,7 @@ unsafe extern "C-unwind" fn release(arg: *mut std::ffi::c_void) {
     let state = arg as *mut BatchState;
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _ = LIVE_STATES.try_with(|s| s.try_borrow_mut().map(|mut s| s.remove(&(state as usize))));
-        let _ = GENERATION.try_with(|g| g.set(g.get() + 1));
+        GENERATION.fetch_add(1, Ordering::Relaxed);
         // SAFETY: `state` is the BatchState this callback was registered for, still intact.
         let (instance, handle) = unsafe { (&(*state).instance, (*state).handle) };
         if handle != 0 {
