@@ -63,3 +63,24 @@ CREATE TYPE located AS (sensor int, place point);
 CREATE FUNCTION locate(located) RETURNS int LANGUAGE wasm AS 'sdk_examples:word_count';
 -- The guest's signature says it takes a record.
 CREATE FUNCTION summarize_int(int) RETURNS summary LANGUAGE wasm AS 'sdk_examples:summarize';
+
+-- A batched aggregate built with #[plwasm::aggregate] (the SDK README's example), serial and in a
+-- parallel plan that serializes, deserializes and combines its states.
+CREATE FUNCTION range_step(internal, float8) RETURNS internal PARALLEL SAFE LANGUAGE wasm AS 'sdk_examples';
+CREATE FUNCTION range_combine(internal, internal) RETURNS internal PARALLEL SAFE LANGUAGE wasm AS 'sdk_examples';
+CREATE FUNCTION range_serialize(internal) RETURNS bytea STRICT PARALLEL SAFE LANGUAGE wasm AS 'sdk_examples';
+CREATE FUNCTION range_deserialize(bytea, internal) RETURNS internal STRICT PARALLEL SAFE LANGUAGE wasm AS 'sdk_examples';
+CREATE FUNCTION range_width(internal) RETURNS float8 STRICT PARALLEL SAFE LANGUAGE wasm AS 'sdk_examples';
+CREATE AGGREGATE range_width(float8) (SFUNC = range_step, STYPE = internal, FINALFUNC = range_width,
+    COMBINEFUNC = range_combine, SERIALFUNC = range_serialize, DESERIALFUNC = range_deserialize, PARALLEL = SAFE);
+SELECT range_width(x) FROM (VALUES (3.0::float8), (-2.0), (10.5), (NULL)) v(x);
+CREATE TABLE range_data AS SELECT i % 10 AS g, (i * 7919 % 100003)::float8 AS x FROM generate_series(1, 200000) AS i;
+SELECT bool_and(w = max - min) AS widths_ok, count(*) AS groups
+FROM (SELECT g, range_width(x) w, max(x), min(x) FROM range_data GROUP BY g) s;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT range_width(x) FROM range_data;
+SELECT range_width(x) = max(x) - min(x) AS parallel_ok FROM range_data;
+RESET ALL;

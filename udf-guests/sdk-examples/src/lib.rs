@@ -239,3 +239,37 @@ fn min_max(values: &[f64]) -> MinMax {
     let high = values.iter().copied().reduce(f64::max);
     MinMax { low, high }
 }
+
+/// A batched aggregate, as in the SDK's README: the width of the range of values.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+pub struct Range {
+    low: Option<f64>,
+    high: Option<f64>,
+}
+
+#[plwasm::aggregate(name = "range")]
+impl Range {
+    /// Exported as range_step: (internal, float8) RETURNS internal.
+    fn update_batch(&mut self, values: &[f64]) {
+        for &x in values {
+            self.low = Some(self.low.map_or(x, |l| l.min(x)));
+            self.high = Some(self.high.map_or(x, |h| h.max(x)));
+        }
+    }
+
+    /// Exported as range_combine, range_serialize and range_deserialize.
+    fn merge(&mut self, other: &Range) {
+        if let Some(l) = other.low {
+            self.update_batch(&[l]);
+        }
+        if let Some(h) = other.high {
+            self.update_batch(&[h]);
+        }
+    }
+
+    /// Exported under its own name: (internal) RETURNS float8.
+    #[finish]
+    fn range_width(&self) -> Option<f64> {
+        Some(self.high? - self.low?)
+    }
+}
