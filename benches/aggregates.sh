@@ -23,7 +23,8 @@ VACUUM ANALYZE series, big;
 SQL
 
 window() { echo "SELECT count(s) FROM (SELECT $1(x) OVER (ORDER BY i ROWS BETWEEN 99 PRECEDING AND CURRENT ROW) AS s FROM series) w;"; }
-serial="SET max_parallel_workers_per_gather = 0;"
+serial="SET max_parallel_workers_per_gather = 0;
+SET plwasm.aggregate_batch_size = 1024;"
 parallel="SET max_parallel_workers_per_gather = 2;"
 big_table() {
     COMPARE_ROWS=10000000 compare "mean and stddev over 10,000,000 rows, $1" "$ROUNDS" \
@@ -43,6 +44,15 @@ SELECT ts_mean(x), ts_stddev(x) FROM big;"
     echo
     echo "$(date -u +%Y-%m-%d), $(nproc) cores, PostgreSQL 15, ${ROUNDS} interleaved rounds; jit off and no parallel workers unless a row says otherwise."
     big_table "jit off"
+    COMPARE_ROWS=10000000 compare "batched ts_mean, ts_stddev over 10,000,000 rows by plwasm.aggregate_batch_size" "$ROUNDS" \
+        "1024 rows (the default)" "SET plwasm.aggregate_batch_size = 1024;
+SELECT ts_mean(x), ts_stddev(x) FROM big;" \
+        "16 rows" "SET plwasm.aggregate_batch_size = 16;
+SELECT ts_mean(x), ts_stddev(x) FROM big;" \
+        "128 rows" "SET plwasm.aggregate_batch_size = 128;
+SELECT ts_mean(x), ts_stddev(x) FROM big;" \
+        "16384 rows" "SET plwasm.aggregate_batch_size = 16384;
+SELECT ts_mean(x), ts_stddev(x) FROM big;"
     COMPARE_SETTINGS="SET jit = on; SET jit_above_cost = 0;" big_table "jit on"
     compare "sliding window of 100 over 100,000 rows" "$ROUNDS" \
         "wasm ts_stddev, moving form" "$(window ts_stddev)" \

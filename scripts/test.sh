@@ -6,6 +6,8 @@ require_root
 
 "${REPO_ROOT}/scripts/install-deps.sh"
 "${REPO_ROOT}/scripts/build.sh"
+log "unit tests of the plain-Rust kernels the guests share (udf-guests/ts-kernels)"
+(cd "${REPO_ROOT}/udf-guests" && cargo test --quiet -p ts-kernels)
 
 TEST_DIR="$(mktemp -d /var/tmp/plwasm-test.XXXXXX)"
 cleanup() {
