@@ -94,18 +94,18 @@ impl Moments {
     }
 }
 
-/// The fraction a percentile aggregate was asked for: the same on every row of a group.
-fn same_fraction(kept: &mut Option<f64>, fractions: &[f64]) -> Result<(), String> {
+/// The fraction a percentile aggregate was asked for: between 0 and 1, and the same on every row of
+/// a group. Anything else ends the call with an error.
+fn same_fraction(kept: &mut Option<f64>, fractions: &[f64]) {
     for &f in fractions {
         if !(0.0..=1.0).contains(&f) {
-            return Err(format!("percentile value {f} is not between 0 and 1"));
+            plwasm::fail(&format!("percentile value {f} is not between 0 and 1"));
         }
         match kept {
-            Some(k) if *k != f => return Err("the percentile fraction must be the same for every row of a group".into()),
+            Some(k) if *k != f => plwasm::fail("the percentile fraction must be the same for every row of a group"),
             _ => *kept = Some(f),
         }
     }
-    Ok(())
 }
 
 /// Every value, for the exact percentile (what `percentile_cont` computes).
@@ -119,9 +119,7 @@ pub struct Percentile {
 #[aggregate(name = "percentile")]
 impl Percentile {
     fn update_batch(&mut self, values: &[f64], fractions: &[f64]) {
-        if let Err(message) = same_fraction(&mut self.fraction, fractions) {
-            plwasm::fail(&message);
-        }
+        same_fraction(&mut self.fraction, fractions);
         self.values.extend_from_slice(values);
         self.sorted = false;
     }
@@ -157,9 +155,7 @@ pub struct ApproxPercentile {
 #[aggregate(name = "approx_percentile")]
 impl ApproxPercentile {
     fn update_batch(&mut self, values: &[f64], fractions: &[f64]) {
-        if let Err(message) = same_fraction(&mut self.fraction, fractions) {
-            plwasm::fail(&message);
-        }
+        same_fraction(&mut self.fraction, fractions);
         self.digest.add(values);
     }
 
