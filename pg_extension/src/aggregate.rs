@@ -252,7 +252,7 @@ unsafe fn deserialize(caller: &mut Caller, fcinfo: pg_sys::FunctionCallInfo) -> 
         LiveInstance::arm(&mut live.store);
         let copied = crate::marshal::copy_in(&mut live, std::slice::from_ref(&staged), caller.slots);
         drop(live);
-        copied.map_err(|e| CallSite::fail(caller.entry, caller.role, &instance, copy_failure(e)))?;
+        copied.map_err(|e| CallSite::fail(caller.entry, caller.role, &instance, Failure::from(e)))?;
     }
     // A serialized state is taken to hold one row per 8 bytes.
     let absorbed = staged.parts().1 as u64 / 8;
@@ -273,13 +273,6 @@ const ROWS_PER_STATE_CALL: u64 = 1000;
 /// so that a final function that sorts a million values is not cut short.
 fn state_fuel_calls(absorbed: u64) -> u64 {
     1 + absorbed / ROWS_PER_STATE_CALL
-}
-
-fn copy_failure(error: CopyError) -> Failure {
-    match error {
-        CopyError::Guest(e) => Failure::Guest(e),
-        CopyError::Host(e) => Failure::Host(e),
-    }
 }
 
 /// Call `func` (whose parameters are already in the slots) for a handle, with `rows` times the fuel
@@ -443,7 +436,7 @@ impl BatchState {
             for (i, (column, size)) in self.columns.iter().zip(&sizes).enumerate() {
                 let bytes = rows * column.ty.byte_size();
                 let target = guest.get_mut(offset..offset + bytes).ok_or_else(|| {
-                    CopyError::Host(PlWasmError::new(ErrorKind::Trap, "plwasm_alloc returned a buffer outside the guest's memory"))
+                    CopyError::Host(crate::marshal::outside_memory("plwasm_alloc"))
                 })?;
                 // SAFETY: the column holds at least `rows` values of its width.
                 target.copy_from_slice(unsafe { std::slice::from_raw_parts(column.data, bytes) });
@@ -456,7 +449,7 @@ impl BatchState {
         slots[1] = ValRaw::i32(rows as i32);
         // SAFETY: `func` is this instance's export `(i32, i32, i32...) -> i32`, checked when its
         // entry was built, and the slots now hold the handle, the row count and the column pointers.
-        let outcome = copied.map_err(copy_failure).and_then(|()| unsafe { call_guest(&entry, &mut live, func, &mut slots, fuel) });
+        let outcome = copied.map_err(Failure::from).and_then(|()| unsafe { call_guest(&entry, &mut live, func, &mut slots, fuel) });
         drop(live);
         match outcome {
             Ok(_) => {

@@ -47,6 +47,15 @@ pub(crate) enum Failure {
     Host(PlWasmError),
 }
 
+impl From<CopyError> for Failure {
+    fn from(error: CopyError) -> Failure {
+        match error {
+            CopyError::Guest(e) => Failure::Guest(e),
+            CopyError::Host(e) => Failure::Host(e),
+        }
+    }
+}
+
 impl CallSite {
     fn new(fn_oid: Oid) -> Result<CallSite> {
         let entry = cache::function_entry(fn_oid)?;
@@ -110,8 +119,7 @@ impl CallSite {
         let mut live = instance.borrow_mut();
         let fuel = LiveInstance::arm(&mut live.store);
         let called = match marshal::copy_in(&mut live, staged, slots) {
-            Err(CopyError::Guest(error)) => Err(Failure::Guest(error)),
-            Err(CopyError::Host(error)) => Err(Failure::Host(error)),
+            Err(error) => Err(Failure::from(error)),
             // SAFETY: the export's type was checked against the signature when the entry was built,
             // the slots hold one value of the right type per Wasm parameter and room for the result,
             // and `func` comes from this store's instance.

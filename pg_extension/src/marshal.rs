@@ -107,7 +107,7 @@ pub enum CopyError {
     Host(PlWasmError),
 }
 
-fn outside_memory(what: &str) -> PlWasmError {
+pub fn outside_memory(what: &str) -> PlWasmError {
     PlWasmError::new(ErrorKind::Trap, format!("{what} returned a buffer outside the guest's memory"))
 }
 
