@@ -2,7 +2,7 @@
 //! keyed by (module, role). Stored-module changes reach it as relcache invalidations of the catalog
 //! table, which bump a generation number that entries over stored modules are checked against.
 
-use crate::engine::{CompiledModule, ModuleHash};
+use crate::engine::{CompiledModule, ModuleHash, Prepared};
 use crate::error::{PlWasmError, Result};
 use crate::instance::LiveInstance;
 use crate::proc::{self, ProcInfo, ProcVersion};
@@ -20,6 +20,7 @@ use wasmtime::{ExternType, FuncType};
 pub struct FunctionStats {
     pub calls: Cell<u64>,
     pub compiles: Cell<u64>,
+    pub loads: Cell<u64>,
     pub instantiations: Cell<u64>,
     pub traps: Cell<u64>,
     pub fuel: Cell<u64>,
@@ -29,6 +30,15 @@ impl FunctionStats {
     #[inline]
     pub fn add(counter: &Cell<u64>, n: u64) {
         counter.set(counter.get().wrapping_add(n));
+    }
+
+    /// Count a module this function's first use in the backend made ready: compiled, or loaded precompiled.
+    pub fn count_preparation(&self, prepared: Prepared) {
+        match prepared {
+            Prepared::Compiled => Self::add(&self.compiles, 1),
+            Prepared::LoadedPrecompiled => Self::add(&self.loads, 1),
+            Prepared::AlreadyInBackend => {}
+        }
     }
 }
 
@@ -124,30 +134,28 @@ pub fn function_entry(oid: Oid) -> Result<Rc<FunctionEntry>> {
         }
     }
     let info = proc::info(oid)?;
-    let (entry, compiled_now) = build_entry(oid, &info).map_err(|e| e.in_function(&info.display_name))?;
-    if compiled_now {
-        FunctionStats::add(&entry.stats.compiles, 1);
-    }
+    let (entry, prepared) = build_entry(oid, &info).map_err(|e| e.in_function(&info.display_name))?;
+    entry.stats.count_preparation(prepared);
     let entry = Rc::new(entry);
     CACHE.with(|c| c.borrow_mut().functions.insert(oid, entry.clone()));
     Ok(entry)
 }
 
-/// Check a function's body against its declaration, compiling the module if needed; the flag says
-/// whether the module was compiled just now. Used by both the validator and the call handler.
-pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<(FunctionEntry, bool)> {
+/// Check a function's body against its declaration, compiling the module if needed, and say how the
+/// module was made ready. Used by both the validator and the call handler.
+pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<(FunctionEntry, Prepared)> {
     let signature = Signature::from_sql(&info.arg_types, info.ret_type, info.ret_typmod, info.returns_set)?;
-    let (module, compiled_now, requested_export, module_generation) = match ModuleSource::parse(&info.body)? {
+    let (module, prepared, requested_export, module_generation) = match ModuleSource::parse(&info.body)? {
         ModuleSource::Inline(bytes) => {
-            let (module, compiled_now) = engine::compile(&bytes)?;
-            (module, compiled_now, None, None)
+            let (module, prepared) = engine::compile(&bytes)?;
+            (module, prepared, None, None)
         }
         ModuleSource::Stored { module, export } => {
             // Read the generation first: a change committed while we load bumps it again.
             let generation = module_generation();
             let loaded = module_store::load(&module)?;
             STORE_RELID.with(|r| r.set(loaded.store_relid));
-            (loaded.module, loaded.compiled_now, export, Some(generation))
+            (loaded.module, loaded.prepared, export, Some(generation))
         }
     };
     let (export, ty) = choose_export(&module, requested_export.as_deref(), &info.proname)?;
@@ -168,7 +176,7 @@ pub fn build_entry(oid: Oid, info: &ProcInfo) -> Result<(FunctionEntry, bool)> {
         takes_null_mask,
         stats: stats_for(oid),
     };
-    Ok((entry, compiled_now))
+    Ok((entry, prepared))
 }
 
 /// The export to call: the one named in the body, else one named like the SQL function,
@@ -348,12 +356,12 @@ pub fn discard_instance(entry: &FunctionEntry, role: Oid, instance: &Rc<RefCell<
 }
 
 /// A snapshot of every function's counters, for plwasm.backend_stats().
-pub fn stats_snapshot() -> Vec<(Oid, [u64; 5])> {
+pub fn stats_snapshot() -> Vec<(Oid, [u64; 6])> {
     CACHE.with(|c| {
         c.borrow()
             .stats
             .iter()
-            .map(|(oid, s)| (Oid::from(*oid), [s.calls.get(), s.compiles.get(), s.instantiations.get(), s.traps.get(), s.fuel.get()]))
+            .map(|(oid, s)| (Oid::from(*oid), [s.calls.get(), s.compiles.get(), s.loads.get(), s.instantiations.get(), s.traps.get(), s.fuel.get()]))
             .collect()
     })
 }

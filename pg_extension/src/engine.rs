@@ -2,7 +2,7 @@
 
 use crate::error::{PlWasmError, Result};
 use crate::instance::StoreData;
-use crate::{gucs, source, wasi};
+use crate::{code_cache, gucs, source, wasi};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -28,6 +28,17 @@ const MAX_GUEST_ERROR: usize = 4096;
 const SIGNATURE_SECTION: &str = "plwasm.sig";
 
 const WASM_MAGIC: &[u8] = b"\0asm";
+
+/// How `compile` came by a module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prepared {
+    /// This backend already had it.
+    AlreadyInBackend,
+    /// Its precompiled code came from the on-disk code cache.
+    LoadedPrecompiled,
+    /// Compiled from the wasm bytes just now (and written to the code cache).
+    Compiled,
+}
 
 /// A module compiled once in this backend, ready to instantiate cheaply.
 pub struct CompiledModule {
@@ -125,12 +136,12 @@ pub fn cached(hash: &ModuleHash) -> Option<Rc<CompiledModule>> {
     MODULES.with(|m| m.borrow().get(hash).cloned())
 }
 
-/// Compile (or find already compiled) a module; the flag says whether it was compiled just now.
-pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, bool)> {
+/// Compile a module, or find it already compiled in this backend or in the on-disk code cache.
+pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
     source::check_size(bytes.len())?;
     let hash = hash_of(bytes);
     if let Some(found) = cached(&hash) {
-        return Ok((found, false));
+        return Ok((found, Prepared::AlreadyInBackend));
     }
     if !bytes.starts_with(WASM_MAGIC) {
         return Err(PlWasmError::definition("the module is not a WebAssembly binary")
@@ -138,16 +149,32 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, bool)> {
     }
     let declared = read_plwasm_sections(bytes)?;
     let rt = runtime();
-    let module = Module::from_binary(&rt.engine, bytes).map_err(|e| {
-        PlWasmError::definition("the module is not valid WebAssembly").with_detail(format!("{e:#}"))
-    })?;
+    let started = std::time::Instant::now();
+    let (module, prepared) = match code_cache::load(&rt.engine, &hash) {
+        Some(module) => (module, Prepared::LoadedPrecompiled),
+        None => {
+            let module = Module::from_binary(&rt.engine, bytes).map_err(|e| {
+                PlWasmError::definition("the module is not valid WebAssembly").with_detail(format!("{e:#}"))
+            })?;
+            code_cache::store(&rt.engine, &hash, &module);
+            (module, Prepared::Compiled)
+        }
+    };
+    // benches/ reads this line to compare compiling with loading precompiled code.
+    pgrx::debug1!(
+        "plwasm: module {} ({} bytes) {} in {} us",
+        &hex::encode(hash)[..16],
+        bytes.len(),
+        if prepared == Prepared::Compiled { "compiled" } else { "loaded precompiled" },
+        started.elapsed().as_micros()
+    );
     check_imports(&module)?;
     let pre = rt.linker.instantiate_pre(&module).map_err(|e| {
         PlWasmError::definition("the module's imports cannot be linked").with_detail(format!("{e:#}"))
     })?;
     let compiled = Rc::new(CompiledModule { hash, module, pre, declared });
     MODULES.with(|m| m.borrow_mut().insert(hash, compiled.clone()));
-    Ok((compiled, true))
+    Ok((compiled, prepared))
 }
 
 /// One pass over the module's custom sections: a stated ABI version must be ours, and an SDK-built

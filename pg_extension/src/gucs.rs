@@ -19,6 +19,8 @@ pub static MAX_CACHED_INSTANCES: GucSetting<i32> = GucSetting::<i32>::new(64);
 pub static AGGREGATE_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_BATCH_SIZE);
 /// Measured with benches/aggregates.sh: larger batches gained nothing measurable on 10M rows.
 pub const DEFAULT_BATCH_SIZE: i32 = 1024;
+/// Whether modules are loaded from and written to $PGDATA/plwasm_code_cache (code_cache.rs).
+pub static CODE_CACHE: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static ENABLED: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static WASI_OUTPUT: GucSetting<WasiOutput> = GucSetting::<WasiOutput>::new(WasiOutput::Notice);
 
@@ -107,6 +109,14 @@ pub fn register() {
         1,
         1 << 20,
         GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"plwasm.code_cache",
+        c"Whether compiled modules are kept in $PGDATA/plwasm_code_cache for new backends to load instead of compiling.",
+        c"Off: every backend compiles each module it uses, and nothing is read from or written to the directory.",
+        &CODE_CACHE,
+        GucContext::Suset,
         GucFlags::default(),
     );
     GucRegistry::define_enum_guc(

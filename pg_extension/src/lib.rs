@@ -4,6 +4,7 @@ mod abi;
 mod aggregate;
 mod cache;
 mod catalog_read;
+mod code_cache;
 mod engine;
 mod error;
 mod gucs;

@@ -6,7 +6,7 @@
 //! which every backend turns into a new module generation (see `cache.rs`).
 
 use crate::catalog_read;
-use crate::engine::{self, CompiledModule};
+use crate::engine::{self, CompiledModule, Prepared};
 use crate::error::{ErrorKind, OrRaise, PlWasmError, Result};
 use crate::source::{self, is_valid_module_name};
 use pgrx::datum::DatumWithOid;
@@ -172,18 +172,18 @@ fn announce_change(relid: Oid) {
     unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) }
 }
 
-/// A stored module as loaded: the compiled module, whether it was compiled just now, and the oid of
+/// A stored module as loaded: the compiled module, how it was made ready, and the oid of
 /// the catalog table (whose invalidations announce changes).
 pub struct Loaded {
     pub module: Rc<CompiledModule>,
-    pub compiled_now: bool,
+    pub prepared: Prepared,
     pub store_relid: Oid,
 }
 
 /// Load a stored module by name, compiling it only if this backend has not seen its bytes.
 pub fn load(name: &str) -> Result<Loaded> {
     let table = store_table()?;
-    let loaded = |(module, compiled_now): (Rc<CompiledModule>, bool)| Loaded { module, compiled_now, store_relid: table.relid };
+    let loaded = |(module, prepared): (Rc<CompiledModule>, Prepared)| Loaded { module, prepared, store_relid: table.relid };
     let _as_owner = AsTableOwner::switch(table.owner);
     let missing = || {
         PlWasmError::definition(format!("wasm module \"{name}\" does not exist"))
@@ -195,7 +195,7 @@ pub fn load(name: &str) -> Result<Loaded> {
     )?
     .ok_or_else(missing)?;
     if let Some(found) = hex::decode(&sha256).ok().and_then(|h| h.try_into().ok()).and_then(|h| engine::cached(&h)) {
-        return Ok(loaded((found, false)));
+        return Ok(loaded((found, Prepared::AlreadyInBackend)));
     }
     let bytes = read_one::<Vec<u8>>(
         "SELECT (SELECT wasm FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1)",

@@ -1,6 +1,6 @@
 //! The validator, run by CREATE FUNCTION: types always, and the body too unless check_function_bodies is off.
 
-use crate::cache::{self, FunctionStats};
+use crate::cache;
 use crate::error::Result;
 use crate::proc;
 use crate::types::Signature;
@@ -19,10 +19,8 @@ pub unsafe fn validate(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
     if !pg_sys::check_function_bodies {
         return Ok(());
     }
-    let (entry, compiled_now) = cache::build_entry(function, &info).map_err(|e| e.in_function(&info.display_name))?;
-    // The module is now compiled in this backend: count it for the function, as its first call would.
-    if compiled_now {
-        FunctionStats::add(&entry.stats.compiles, 1);
-    }
+    let (entry, prepared) = cache::build_entry(function, &info).map_err(|e| e.in_function(&info.display_name))?;
+    // The module is now ready in this backend: count it for the function, as its first call would.
+    entry.stats.count_preparation(prepared);
     Ok(())
 }

@@ -1,0 +1,107 @@
+//! The on-disk cache of precompiled modules: a new backend loads what another compiled, damaged
+//! files are recompiled and replaced, the directory is private to the server, and a superuser's
+//! plwasm.code_cache = off bypasses it.
+
+use plwasm_tests::{connect, connect_as, drop_database, fresh_database, sqlstate};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// `(compiles, loads)` of `answer()` in the session, after calling it and checking its result.
+fn call_and_count(client: &mut postgres::Client, expected: i32) -> (i64, i64) {
+    let got: i32 = client.query_one("SELECT answer()", &[]).unwrap().get(0);
+    assert_eq!(got, expected, "the function's result");
+    let row = client
+        .query_one("SELECT compiles, loads FROM plwasm.stats WHERE function = 'answer()'::regprocedure", &[])
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+/// A module no earlier run of this cluster has seen, so the first compile is really the first.
+fn unique_module(answer: i32) -> Vec<u8> {
+    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64;
+    wat::parse_str(format!(
+        "(module (global i64 (i64.const {nonce})) (func (export \"answer\") (result i32) i32.const {answer}))"
+    ))
+    .unwrap()
+}
+
+fn cache_dir(client: &mut postgres::Client) -> PathBuf {
+    let data: String = client.query_one("SHOW data_directory", &[]).unwrap().get(0);
+    Path::new(&data).join("plwasm_code_cache")
+}
+
+/// The cache file whose header names this module (its SHA-256, as install_module returned it).
+fn cache_file_of(dir: &Path, sha256_hex: &str) -> Option<PathBuf> {
+    let wanted: Vec<u8> = (0..64).step_by(2).map(|i| u8::from_str_radix(&sha256_hex[i..i + 2], 16).unwrap()).collect();
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).find(|path| {
+        std::fs::read(path).is_ok_and(|bytes| bytes.len() > 40 && bytes[8..40] == wanted[..])
+    })
+}
+
+#[test]
+fn a_new_backend_loads_what_another_compiled_and_recompiles_damaged_files() {
+    let db = fresh_database("it_code_cache");
+    let mut setup = connect(&db);
+    let sha256: String = setup
+        .query_one("SELECT plwasm.install_module('answer_mod', $1)", &[&unique_module(42)])
+        .unwrap()
+        .get(0);
+    setup.batch_execute("CREATE FUNCTION answer() RETURNS int LANGUAGE wasm AS 'answer_mod'").unwrap();
+
+    // install_module compiled it and wrote the cache, privately.
+    let dir = cache_dir(&mut setup);
+    let dir_meta = std::fs::metadata(&dir).unwrap();
+    assert_eq!(dir_meta.permissions().mode() & 0o777, 0o700, "the cache directory is private");
+    let file = cache_file_of(&dir, &sha256).expect("install_module wrote the compiled module");
+    let file_meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(file_meta.permissions().mode() & 0o777, 0o600, "cache files are private");
+    assert_eq!(file_meta.uid(), dir_meta.uid(), "owned by the server's user");
+
+    assert_eq!(call_and_count(&mut connect(&db), 42), (0, 1), "a new backend loads it precompiled");
+
+    // One byte of the compiled code changed: the checksum catches it, the module is compiled again.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&file, &bytes).unwrap();
+    assert_eq!(call_and_count(&mut connect(&db), 42), (1, 0), "a damaged file is not loaded");
+    assert_eq!(call_and_count(&mut connect(&db), 42), (0, 1), "and was replaced by a good one");
+
+    // A truncated file, and a file whose header names another module, are refused the same way.
+    let good = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &good[..good.len() / 2]).unwrap();
+    assert_eq!(call_and_count(&mut connect(&db), 42), (1, 0), "a truncated file is not loaded");
+    let mut renamed = std::fs::read(&file).unwrap();
+    renamed[8] ^= 0xff;
+    std::fs::write(&file, &renamed).unwrap();
+    assert_eq!(call_and_count(&mut connect(&db), 42), (1, 0), "a file naming another module is not loaded");
+
+    // Off: every backend compiles, and a module seen for the first time leaves no file.
+    let mut off = connect(&db);
+    off.batch_execute("SET plwasm.code_cache = off").unwrap();
+    assert_eq!(call_and_count(&mut off, 42), (1, 0), "with the cache off the module is compiled");
+    let fresh: String = off
+        .query_one("SELECT plwasm.install_module('answer_mod', $1)", &[&unique_module(7)])
+        .unwrap()
+        .get(0);
+    assert!(cache_file_of(&dir, &fresh).is_none(), "with the cache off nothing is written");
+    drop(off);
+    drop(setup);
+    drop_database(&db);
+}
+
+#[test]
+fn only_a_superuser_can_turn_the_code_cache_off() {
+    let db = fresh_database("it_code_cache_guc");
+    let mut admin = connect(&db);
+    admin.batch_execute("CREATE ROLE plwasm_it_cache_user LOGIN").unwrap();
+    let mut user = connect_as(&db, "plwasm_it_cache_user");
+    // Load plwasm first: before that, SET would only make a placeholder.
+    user.batch_execute("SELECT count(*) FROM plwasm.stats").unwrap();
+    let error = user.batch_execute("SET plwasm.code_cache = off").unwrap_err();
+    assert_eq!(sqlstate(&error), "42501");
+    drop(user);
+    admin.batch_execute("DROP ROLE plwasm_it_cache_user").unwrap();
+    drop(admin);
+    drop_database(&db);
+}
