@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use wasmtime::{Config, Engine, ExternType, InstancePre, Linker, Module, OptLevel};
 
@@ -79,6 +80,14 @@ struct Runtime {
 
 // Created on first use in a backend, never in the postmaster, so each backend owns its own.
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+/// Whether this backend's engine meters fuel; fixed when the engine is made.
+static METERS_FUEL: AtomicBool = AtomicBool::new(true);
+
+/// Whether calls get fuel: true unless a superuser set plwasm.fuel_metering = off for this backend.
+#[inline]
+pub fn meters_fuel() -> bool {
+    METERS_FUEL.load(Ordering::Relaxed)
+}
 
 thread_local! {
     static MODULES: RefCell<HashMap<ModuleHash, Rc<CompiledModule>>> = RefCell::new(HashMap::new());
@@ -87,8 +96,11 @@ thread_local! {
 fn runtime() -> &'static Runtime {
     RUNTIME.get_or_init(|| {
         let mut config = Config::new();
-        // Fuel bounds every call; plwasm.fuel_per_call says how much.
-        config.consume_fuel(true);
+        // Fuel bounds every call; plwasm.fuel_per_call says how much. A superuser may turn metering
+        // off for a backend (plwasm.fuel_metering), leaving cancel and statement_timeout as the bound.
+        let metering = gucs::FUEL_METERING.get();
+        METERS_FUEL.store(metering, Ordering::Relaxed);
+        config.consume_fuel(metering);
         // Deep recursion becomes a trap (54001) long before PostgreSQL's own stack runs out.
         config.max_wasm_stack(gucs::max_stack_bytes());
         config.cranelift_opt_level(OptLevel::Speed);

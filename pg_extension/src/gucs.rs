@@ -21,6 +21,8 @@ pub static AGGREGATE_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(DEFAUL
 pub const DEFAULT_BATCH_SIZE: i32 = 1024;
 /// Whether modules are loaded from and written to $PGDATA/plwasm_code_cache (code_cache.rs).
 pub static CODE_CACHE: GucSetting<bool> = GucSetting::<bool>::new(true);
+/// Whether this backend's engine meters fuel at all (for measuring what metering costs).
+pub static FUEL_METERING: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static ENABLED: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static WASI_OUTPUT: GucSetting<WasiOutput> = GucSetting::<WasiOutput>::new(WasiOutput::Notice);
 
@@ -109,6 +111,14 @@ pub fn register() {
         1,
         1 << 20,
         GucContext::Userset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"plwasm.fuel_metering",
+        c"Whether wasm calls are metered with fuel; off removes the plwasm.fuel_per_call bound.",
+        c"Fixed when a backend first runs wasm. Off, only query cancel and statement_timeout stop a runaway guest.",
+        &FUEL_METERING,
+        GucContext::SuBackend,
         GucFlags::default(),
     );
     GucRegistry::define_bool_guc(

@@ -138,13 +138,17 @@ impl LiveInstance {
         Ok(start)
     }
 
-    /// Reload the limits from the current settings before a call; returns the fuel given.
+    /// Reload the limits from the current settings before a call; returns the fuel given (0 when a
+    /// superuser turned fuel metering off for this backend: then only interrupts bound the call).
     #[inline]
     pub fn arm(store: &mut Store<StoreData>) -> u64 {
-        let fuel = gucs::fuel_per_call();
         store.data_mut().limits.max_memory_bytes = gucs::max_memory_bytes();
-        store.set_fuel(fuel).expect("fuel is enabled on the engine");
         interrupts::arm(store);
+        if !engine::meters_fuel() {
+            return 0;
+        }
+        let fuel = gucs::fuel_per_call();
+        store.set_fuel(fuel).expect("fuel is enabled on the engine");
         fuel
     }
 
@@ -152,13 +156,18 @@ impl LiveInstance {
     #[inline]
     pub fn arm_scaled(store: &mut Store<StoreData>, calls: u64) -> u64 {
         let fuel = Self::arm(store).saturating_mul(calls.max(1));
-        store.set_fuel(fuel).expect("fuel is enabled on the engine");
+        if fuel > 0 {
+            store.set_fuel(fuel).expect("fuel is enabled on the engine");
+        }
         fuel
     }
 
     /// Fuel used since `arm` gave `given`.
     #[inline]
     pub fn fuel_used(&self, given: u64) -> u64 {
+        if given == 0 {
+            return 0;
+        }
         given.saturating_sub(self.store.get_fuel().unwrap_or(0))
     }
 }

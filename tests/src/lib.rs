@@ -68,6 +68,18 @@ pub fn connect_as(database: &str, user: &str) -> Client {
         .unwrap_or_else(|e| panic!("connecting to {database} as {user}: {e}"))
 }
 
+/// A connection as postgres whose backend starts with these settings, e.g. "-c plwasm.fuel_metering=off".
+pub fn connect_with_options(database: &str, options: &str) -> Client {
+    postgres::Config::new()
+        .host("localhost")
+        .port(port())
+        .user("postgres")
+        .dbname(database)
+        .options(options)
+        .connect(NoTls)
+        .unwrap_or_else(|e| panic!("connecting to {database} with {options}: {e}"))
+}
+
 pub fn connect(database: &str) -> Client {
     connect_as(database, "postgres")
 }
