@@ -7,7 +7,7 @@ require_root
 log "building guests (udf-guests/)"
 (
     cd "${REPO_ROOT}/udf-guests"
-    cargo build --quiet --release --target wasm32-unknown-unknown -p scalar-examples -p sdk-examples -p timeseries
+    cargo build --quiet --release --target wasm32-unknown-unknown -p scalar-examples -p sdk-examples -p timeseries -p bench-guest
     cargo build --quiet --release --target wasm32-wasip1 -p wasi-demo
 )
 

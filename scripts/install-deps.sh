@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing plwasm needs, skipping whatever is already in place:
-# Debian packages, the wasm targets, cargo-pgrx 0.18.1 and its configuration for PostgreSQL 15.
+# Debian packages (the benchmarks' too), the wasm targets, cargo-pgrx 0.18.1 and its configuration for PostgreSQL 15.
 source "$(dirname "$0")/common.sh"
 require_root
 
 PACKAGES=(
     postgresql-15 postgresql-server-dev-15 postgresql-client-15
     clang libclang-dev pkg-config build-essential ca-certificates
+    # benches/: the PL/Python contender, and the harness's client library and chart.
+    postgresql-plpython3-15 python3-psycopg2 python3-matplotlib
 )
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -25,4 +25,12 @@ export PLWASM_GUESTS_DIR="$GUESTS_DIR"
 export PLWASM_PG_BIN="$PG_BIN"
 log "running the test suite"
 cd "$REPO_ROOT"
-cargo test --quiet --no-fail-fast -p plwasm-tests -- --test-threads=1 "$@"
+status=0
+cargo test --quiet --no-fail-fast -p plwasm-tests -- --test-threads=1 "$@" || status=$?
+# The benchmark harness in smoke mode (tiny sizes, its own server): every contender of every
+# workload runs and gives the same answer. Skipped when the tests were filtered.
+if [ $# -eq 0 ]; then
+    log "benchmark harness, smoke mode (benches/run.sh --smoke)"
+    "${REPO_ROOT}/benches/run.sh" --smoke >/dev/null || status=$?
+fi
+exit "$status"

@@ -21,3 +21,15 @@ fn native_rolling_std(values: Array<'_, f64>, window: i32) -> Vec<f64> {
     let values = values.as_slice().unwrap_or_else(|_| error!("the array contains NULLs"));
     ts_kernels::rolling_std(values, window as usize)
 }
+
+/// `native_float_chain(float8) RETURNS float8`: the float kernel, the same Rust as the wasm guest's.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn native_float_chain(x: f64) -> f64 {
+    ts_kernels::float_chain(x)
+}
+
+/// `native_ascii_upper(text) RETURNS text`: ASCII letters upper-cased, as the wasm guest does.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn native_ascii_upper(text: &str) -> String {
+    text.to_ascii_uppercase()
+}

@@ -45,6 +45,17 @@ pub fn rolling_std(values: &[f64], window: usize) -> Vec<f64> {
     out
 }
 
+/// The benchmarks' float kernel (benches/, "float kernel"): 64 floating-point operations on one
+/// value, 8 of them divisions, in a fixed order that PL/pgSQL and PL/Python can repeat exactly.
+pub fn float_chain(x: f64) -> f64 {
+    let (mut y, mut acc) = (x, 0.0f64);
+    for k in 1..=8 {
+        y = y * 0.75 + 1.0 / (k as f64 + y * y);
+        acc += y * y - 0.5 * acc;
+    }
+    acc
+}
+
 #[cfg(test)]
 mod tests {
     use super::rolling_std;

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The benchmark harness, one command: builds plwasm, the guests and the native contenders, installs
+# what it needs (scripts/install-deps.sh), starts a private server as `postgres`, runs every workload
+# of benches/workloads.py with its contenders interleaved, and writes benches/results/latest.{md,json,png}.
+# Usage: bash benches/run.sh [--rounds N] [workload ...]    (about 20 minutes for everything)
+#        bash benches/run.sh --smoke    tiny sizes, one round: checks that every contender runs and
+#                                      agrees (the test suite runs this); its results are thrown away
+source "$(dirname "$0")/../scripts/common.sh"
+source "$(dirname "$0")/common.sh"
+require_root
+
+OUT="${REPO_ROOT}/benches/results"
+ARGS=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --smoke) ARGS+=(--smoke); SMOKE=1 ;;
+        --rounds) ARGS+=(--rounds "$2"); shift ;;
+        *) ARGS+=("$1") ;;
+    esac
+    shift
+done
+
+"${REPO_ROOT}/scripts/install-deps.sh"
+bench_server
+# Smoke results go where the server's files go, and are removed with them.
+if [ "${SMOKE:-}" = 1 ]; then OUT="${BENCH_DIR}/results"; fi
+log "building and installing the native contenders (benches/native)"
+(cd "${REPO_ROOT}/benches/native" && cargo pgrx install --release --pg-config "${PG_CONFIG}" >/dev/null)
+log "running the workloads (results in ${OUT})"
+# Debian's python3, which has the harness's packages (install-deps.sh), whatever else is on PATH.
+/usr/bin/python3 "${REPO_ROOT}/benches/harness.py" --port "$PORT" --pg-bin "$PG_BIN" \
+    --guests "${GUESTS_DIR}/wasm32-unknown-unknown/release" --out "$OUT" "${ARGS[@]}"

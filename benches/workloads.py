@@ -1,0 +1,280 @@
+"""The benchmark workloads: their data, their contenders (built-in SQL, native pgrx, PL/pgSQL,
+PL/Python, plwasm) and the ratio targets of issue 5. Read by harness.py; docs/performance.md
+explains each one."""
+
+from dataclasses import dataclass, field
+
+# Sizes of the full run and of the smoke run the test suite makes (answers only, never times).
+FULL = dict(scalar_rows=10_000_000, float_rows=10_000_000, text_rows={16: 1_000_000, 1024: 200_000, 65536: 5_000},
+            series_len=1_000_000, agg_rows=10_000_000, pgbench_seconds=4, compile_samples=9)
+SMOKE = dict(scalar_rows=3_000, float_rows=3_000, text_rows={16: 300, 1024: 50, 65536: 4},
+             series_len=3_000, agg_rows=5_000, pgbench_seconds=0, compile_samples=1)
+
+
+@dataclass
+class Contender:
+    label: str
+    kind: str  # builtin, native, plpgsql, plpython, wasm
+    timed: str  # the query timed (or, for pgbench workloads, the one statement of the script)
+    answer: str = ""  # an untimed query whose result must agree across contenders ("" = the timed one)
+    options: str = ""  # connection options, for contenders that need their own backend
+
+
+@dataclass
+class Target:
+    description: str
+    numerator: str  # contender label
+    denominator: str
+    bound: float
+    at_most: bool  # the ratio must be <= bound (else >=)
+
+
+@dataclass
+class Workload:
+    name: str
+    title: str
+    mode: str  # query (ms), connect (pgbench -C, tps), throughput (pgbench -c 2, tps), compile (us)
+    contenders: list
+    reference: str
+    targets: list = field(default_factory=list)
+    tolerance: float = 0.0  # relative difference allowed between float answers
+    rows: int = 0  # for nanoseconds per row
+
+
+def setup_sql(size):
+    """Functions of every contender, and the data, for one run's sizes."""
+    texts = "\n".join(
+        f"""CREATE TABLE texts_{n} (id int, t text);
+ALTER TABLE texts_{n} ALTER t SET STORAGE EXTERNAL;
+INSERT INTO texts_{n} SELECT i, substr(repeat(md5(i::text), {max(1, n // 32)}), 1, {n})
+    FROM generate_series(1, {rows}) AS i;"""
+        for n, rows in size["text_rows"].items())
+    return f"""
+{FUNCTIONS}
+CREATE TABLE ints AS SELECT i FROM generate_series(1, {size['scalar_rows']}) AS i;
+CREATE TABLE floats AS SELECT sin(i) * 10 AS x FROM generate_series(1, {size['float_rows']}) AS i;
+{texts}
+CREATE TABLE series AS SELECT i, 100 * sin(i / 10.0) + (i % 7) AS x FROM generate_series(1, {size['series_len']}) AS i;
+CREATE TABLE arr AS SELECT array_agg(x ORDER BY i) AS xs FROM series;
+CREATE TABLE big AS SELECT 100 * sin(i / 10.0) + (i % 7) AS x FROM generate_series(1, {size['agg_rows']}) AS i;
+"""
+
+
+FUNCTIONS = r"""
+CREATE FUNCTION wasm_add(int, int) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm
+AS $$ (module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)) $$;
+CREATE FUNCTION sdk_add(int, int) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'sdk_examples';
+CREATE FUNCTION plpgsql_add(a int, b int) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql
+AS $$ BEGIN RETURN a + b; END $$;
+CREATE FUNCTION py_add(a int, b int) RETURNS int IMMUTABLE STRICT LANGUAGE plpython3u AS $$ return a + b $$;
+
+CREATE FUNCTION float_chain(float8) RETURNS float8 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'bench_guest';
+CREATE FUNCTION plpgsql_float_chain(x float8) RETURNS float8 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql AS $$
+DECLARE y float8 := x; acc float8 := 0;
+BEGIN
+    FOR k IN 1..8 LOOP
+        y := y * 0.75::float8 + 1.0::float8 / (k::float8 + y * y);
+        acc := acc + (y * y - 0.5::float8 * acc);
+    END LOOP;
+    RETURN acc;
+END $$;
+CREATE FUNCTION py_float_chain(x float8) RETURNS float8 IMMUTABLE STRICT LANGUAGE plpython3u AS $$
+y, acc = x, 0.0
+for k in range(1, 9):
+    y = y * 0.75 + 1.0 / (float(k) + y * y)
+    acc += y * y - 0.5 * acc
+return acc
+$$;
+
+CREATE FUNCTION ascii_upper(text) RETURNS text IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'bench_guest';
+CREATE FUNCTION plpgsql_upper(t text) RETURNS text IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql
+AS $$ BEGIN RETURN upper(t); END $$;
+CREATE FUNCTION py_upper(t text) RETURNS text IMMUTABLE STRICT LANGUAGE plpython3u AS $$ return t.upper() $$;
+
+-- rolling_std: the loop of udf-guests/ts-kernels, step for step.
+CREATE FUNCTION plpgsql_rolling_std(xs float8[], w int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpgsql AS $$
+DECLARE
+    n int := coalesce(array_length(xs, 1), 0);
+    mean float8 := 0; m2 float8 := 0; x float8; y float8; d float8;
+    s int; c int; result float8[] := '{}';
+BEGIN
+    FOR i IN 0 .. n - 1 LOOP
+        s := greatest(i + 1 - w, 0);
+        c := i + 1 - s;
+        IF i % w = 0 THEN
+            mean := 0; m2 := 0;
+            FOR j IN s .. i LOOP
+                x := xs[j + 1]; d := x - mean;
+                mean := mean + d / (j - s + 1)::float8;
+                m2 := m2 + d * (x - mean);
+            END LOOP;
+        ELSE
+            IF i >= w THEN
+                y := xs[i - w + 1]; d := y - mean;
+                mean := mean - d / (c - 1)::float8;
+                m2 := m2 - d * (y - mean);
+            END IF;
+            x := xs[i + 1]; d := x - mean;
+            mean := mean + d / c::float8;
+            m2 := m2 + d * (x - mean);
+        END IF;
+        result[i + 1] := CASE WHEN c < 2 THEN 'NaN'::float8 ELSE sqrt(greatest(m2, 0) / (c - 1)::float8) END;
+    END LOOP;
+    RETURN result;
+END $$;
+CREATE FUNCTION py_rolling_std(xs float8[], w int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpython3u AS $$
+import math
+mean = m2 = 0.0
+out = []
+for i in range(len(xs)):
+    s = max(i + 1 - w, 0)
+    c = i + 1 - s
+    if i % w == 0:
+        mean = m2 = 0.0
+        for j in range(s, i + 1):
+            x = xs[j]; d = x - mean
+            mean += d / float(j - s + 1)
+            m2 += d * (x - mean)
+    else:
+        if i >= w:
+            y = xs[i - w]; d = y - mean
+            mean -= d / float(c - 1)
+            m2 -= d * (y - mean)
+        x = xs[i]; d = x - mean
+        mean += d / float(c)
+        m2 += d * (x - mean)
+    out.append(float('nan') if c < 2 else math.sqrt(max(m2, 0.0) / float(c - 1)))
+return out
+$$;
+
+-- mean and stddev in one aggregate over a Welford state {n, mean, m2}.
+CREATE FUNCTION plpgsql_welford(s float8[], x float8) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpgsql AS $$
+DECLARE n float8 := s[1] + 1; d float8 := x - s[2]; m float8;
+BEGIN
+    m := s[2] + d / n;
+    RETURN ARRAY[n, m, s[3] + d * (x - m)];
+END $$;
+CREATE FUNCTION plpgsql_welford_final(s float8[]) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpgsql AS $$
+BEGIN RETURN ARRAY[s[2], sqrt(s[3] / (s[1] - 1))]; END $$;
+CREATE AGGREGATE plpgsql_mean_stddev(float8) (SFUNC = plpgsql_welford, STYPE = float8[],
+    INITCOND = '{0,0,0}', FINALFUNC = plpgsql_welford_final);
+CREATE FUNCTION py_welford(s float8[], x float8) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpython3u AS $$
+n = s[0] + 1.0
+d = x - s[1]
+m = s[1] + d / n
+return [n, m, s[2] + d * (x - m)]
+$$;
+CREATE FUNCTION py_welford_final(s float8[]) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpython3u AS $$
+import math
+return [s[1], math.sqrt(s[2] / (s[0] - 1.0))]
+$$;
+CREATE AGGREGATE py_mean_stddev(float8) (SFUNC = py_welford, STYPE = float8[],
+    INITCOND = '{0,0,0}', FINALFUNC = py_welford_final);
+"""
+
+
+def window_query(aggregate):
+    return f"SELECT {aggregate}(x) OVER (ORDER BY i ROWS BETWEEN 99 PRECEDING AND CURRENT ROW) AS s FROM series"
+
+
+def rolling(label, kind, function):
+    return Contender(label, kind, f"SELECT array_length({function}(xs, 100), 1) FROM arr;",
+                     f"SELECT sum(s) FROM unnest((SELECT {function}(xs, 100) FROM arr)) AS s WHERE s <> 'NaN';")
+
+
+def text_workload(size, rows):
+    name = {16: "16 B", 1024: "1 KiB", 65536: "64 KiB"}[size]
+    def contender(label, kind, function):
+        return Contender(label, kind, f"SELECT sum(octet_length({function}(t))) FROM texts_{size};",
+                         f"SELECT sum(hashtext({function}(t))) FROM texts_{size};")
+    bound = {16: 3.0, 1024: 1.5, 65536: 1.2}[size]
+    return Workload(
+        f"text_{size}", f"text: upper-case a {name} text per row, {rows:,} rows", "query",
+        [contender("built-in upper", "builtin", "upper"),
+         contender("native pgrx", "native", "native_ascii_upper"),
+         contender("PL/pgSQL", "plpgsql", "plpgsql_upper"),
+         contender("PL/Python", "plpython", "py_upper"),
+         contender("wasm", "wasm", "ascii_upper")],
+        "native pgrx", [Target(f"text {name}: wasm ÷ native pgrx", "wasm", "native pgrx", bound, True)],
+        rows=rows)
+
+
+def workloads(size):
+    scalar_rows, float_rows, agg_rows = size["scalar_rows"], size["float_rows"], size["agg_rows"]
+    fuel_off = "-c plwasm.fuel_metering=off"
+    return [
+        Workload(
+            "scalar", f"scalar: SELECT sum(f(i, 1)) over {scalar_rows:,} int rows", "query",
+            [Contender("built-in i + 1", "builtin", "SELECT sum(i + 1) FROM ints;"),
+             Contender("native pgrx", "native", "SELECT sum(native_add(i, 1)) FROM ints;"),
+             Contender("PL/pgSQL", "plpgsql", "SELECT sum(plpgsql_add(i, 1)) FROM ints;"),
+             Contender("PL/Python", "plpython", "SELECT sum(py_add(i, 1)) FROM ints;"),
+             Contender("wasm", "wasm", "SELECT sum(wasm_add(i, 1)) FROM ints;")],
+            "native pgrx",
+            [Target("scalar: wasm ÷ native pgrx", "wasm", "native pgrx", 1.45, True),
+             Target("scalar: PL/pgSQL ÷ wasm", "PL/pgSQL", "wasm", 3.0, False)],
+            rows=scalar_rows),
+        Workload(
+            "float", f"float kernel: 64 float operations per row over {float_rows:,} rows", "query",
+            [Contender("native pgrx", "native", "SELECT sum(native_float_chain(x)) FROM floats;"),
+             Contender("PL/pgSQL", "plpgsql", "SELECT sum(plpgsql_float_chain(x)) FROM floats;"),
+             Contender("PL/Python", "plpython", "SELECT sum(py_float_chain(x)) FROM floats;"),
+             Contender("wasm", "wasm", "SELECT sum(float_chain(x)) FROM floats;")],
+            "native pgrx", [Target("float kernel: wasm ÷ native pgrx", "wasm", "native pgrx", 1.3, True)],
+            tolerance=1e-9, rows=float_rows),
+        Workload(
+            "fuel", f"fuel: the float kernel with fuel metering on and off, {float_rows:,} rows", "query",
+            [Contender("wasm, fuel off", "wasm", "SELECT sum(float_chain(x)) FROM floats;", options=fuel_off),
+             Contender("wasm, fuel on", "wasm", "SELECT sum(float_chain(x)) FROM floats;")],
+            "wasm, fuel off", [Target("fuel: on ÷ off (float kernel)", "wasm, fuel on", "wasm, fuel off", 1.15, True)],
+            rows=float_rows),
+        *[text_workload(n, rows) for n, rows in size["text_rows"].items()],
+        Workload(
+            "rolling_std", f"time series: rolling_std over a {size['series_len']:,}-element float8 array, window 100",
+            "query",
+            [rolling("native pgrx", "native", "native_rolling_std"),
+             rolling("PL/pgSQL", "plpgsql", "plpgsql_rolling_std"),
+             rolling("PL/Python", "plpython", "py_rolling_std"),
+             rolling("wasm", "wasm", "rolling_std"),
+             Contender("SQL window stddev_samp", "builtin", f"SELECT count(s) FROM ({window_query('stddev_samp')}) w;",
+                       f"SELECT sum(s) FROM ({window_query('stddev_samp')}) w;")],
+            "native pgrx",
+            [Target("rolling_std: wasm ÷ native pgrx", "wasm", "native pgrx", 1.3, True),
+             Target("rolling_std: SQL window ÷ wasm", "SQL window stddev_samp", "wasm", 20.0, False)],
+            tolerance=1e-6),
+        Workload(
+            "aggregate", f"aggregate: mean and stddev over {agg_rows:,} float8 rows", "query",
+            [Contender("built-in avg, stddev_samp", "builtin", "SELECT avg(x), stddev_samp(x) FROM big;"),
+             Contender("PL/pgSQL aggregate (one for both)", "plpgsql", "SELECT plpgsql_mean_stddev(x) FROM big;",
+                       "SELECT r[1], r[2] FROM (SELECT plpgsql_mean_stddev(x) AS r FROM big) a;"),
+             Contender("PL/Python aggregate (one for both)", "plpython", "SELECT py_mean_stddev(x) FROM big;",
+                       "SELECT r[1], r[2] FROM (SELECT py_mean_stddev(x) AS r FROM big) a;"),
+             Contender("wasm, one call per row", "wasm", "SELECT ts_mean_per_row(x), ts_stddev_per_row(x) FROM big;"),
+             Contender("wasm batched", "wasm", "SELECT ts_mean(x), ts_stddev(x) FROM big;")],
+            "built-in avg, stddev_samp",
+            [Target("aggregate: wasm batched ÷ built-in", "wasm batched", "built-in avg, stddev_samp", 1.2, True)],
+            tolerance=1e-9, rows=agg_rows),
+        Workload(
+            "cold_start", "cold start: SELECT f(1, 1) as the first call of a new connection (pgbench -C)", "connect",
+            [Contender("built-in 1 + 1", "builtin", "SELECT 1 + 1;"),
+             Contender("native pgrx", "native", "SELECT native_add(1, 1);"),
+             Contender("PL/pgSQL", "plpgsql", "SELECT plpgsql_add(1, 1);"),
+             Contender("PL/Python", "plpython", "SELECT py_add(1, 1);"),
+             Contender("wasm (100 KB module)", "wasm", "SELECT sdk_add(1, 1);")],
+            "native pgrx",
+            [Target("cold start: wasm ÷ native pgrx (tps)", "wasm (100 KB module)", "native pgrx", 0.9, False)]),
+        Workload(
+            "compile", "compile cost: making the 141 KB time-series module ready in a new backend", "compile",
+            [Contender("compile from scratch", "wasm", "off"), Contender("load precompiled", "wasm", "on")],
+            "load precompiled",
+            [Target("compile ÷ load precompiled", "compile from scratch", "load precompiled", 50.0, False)]),
+        Workload(
+            "throughput", "throughput: SELECT f(1, 1), pgbench -c 2 -j 2 -M prepared", "throughput",
+            [Contender("built-in 1 + 1", "builtin", "SELECT 1 + 1;"),
+             Contender("native pgrx", "native", "SELECT native_add(1, 1);"),
+             Contender("PL/pgSQL", "plpgsql", "SELECT plpgsql_add(1, 1);"),
+             Contender("PL/Python", "plpython", "SELECT py_add(1, 1);"),
+             Contender("wasm", "wasm", "SELECT sdk_add(1, 1);")],
+            "native pgrx",
+            [Target("throughput: wasm ÷ native pgrx (tps)", "wasm", "native pgrx", 0.95, False)]),
+    ]
