@@ -199,6 +199,16 @@ def text_workload(size, rows):
         rows=rows)
 
 
+def one_call(wasm_label):
+    """The pgbench workloads' contenders: one call of an add per transaction. The wasm add lives in
+    sdk_examples, a 100 KB module."""
+    return [Contender("built-in 1 + 1", "builtin", "SELECT 1 + 1;"),
+            Contender("native pgrx", "native", "SELECT native_add(1, 1);"),
+            Contender("PL/pgSQL", "plpgsql", "SELECT plpgsql_add(1, 1);"),
+            Contender("PL/Python", "plpython", "SELECT py_add(1, 1);"),
+            Contender(wasm_label, "wasm", "SELECT sdk_add(1, 1);")]
+
+
 def workloads(size):
     scalar_rows, float_rows, agg_rows = size["scalar_rows"], size["float_rows"], size["agg_rows"]
     fuel_off = "-c plwasm.fuel_metering=off"
@@ -256,11 +266,7 @@ def workloads(size):
             tolerance=1e-9, rows=agg_rows),
         Workload(
             "cold_start", "cold start: SELECT f(1, 1) as the first call of a new connection (pgbench -C)", "connect",
-            [Contender("built-in 1 + 1", "builtin", "SELECT 1 + 1;"),
-             Contender("native pgrx", "native", "SELECT native_add(1, 1);"),
-             Contender("PL/pgSQL", "plpgsql", "SELECT plpgsql_add(1, 1);"),
-             Contender("PL/Python", "plpython", "SELECT py_add(1, 1);"),
-             Contender("wasm (100 KB module)", "wasm", "SELECT sdk_add(1, 1);")],
+            one_call("wasm (100 KB module)"),
             "native pgrx",
             [Target("cold start: wasm ÷ native pgrx (tps)", "wasm (100 KB module)", "native pgrx", 0.9, False)]),
         Workload(
@@ -270,11 +276,7 @@ def workloads(size):
             [Target("compile ÷ load precompiled", "compile from scratch", "load precompiled", 50.0, False)]),
         Workload(
             "throughput", "throughput: SELECT f(1, 1), pgbench -c 2 -j 2 -M prepared", "throughput",
-            [Contender("built-in 1 + 1", "builtin", "SELECT 1 + 1;"),
-             Contender("native pgrx", "native", "SELECT native_add(1, 1);"),
-             Contender("PL/pgSQL", "plpgsql", "SELECT plpgsql_add(1, 1);"),
-             Contender("PL/Python", "plpython", "SELECT py_add(1, 1);"),
-             Contender("wasm", "wasm", "SELECT sdk_add(1, 1);")],
+            one_call("wasm"),
             "native pgrx",
             [Target("throughput: wasm ÷ native pgrx (tps)", "wasm", "native pgrx", 0.95, False)]),
     ]
