@@ -31,6 +31,6 @@ cargo test --quiet --no-fail-fast -p plwasm-tests -- --test-threads=1 "$@" || st
 # workload runs and gives the same answer. Skipped when the tests were filtered.
 if [ $# -eq 0 ]; then
     log "benchmark harness, smoke mode (benches/run.sh --smoke)"
-    "${REPO_ROOT}/benches/run.sh" --smoke >/dev/null || status=$?
+    bash "${REPO_ROOT}/benches/run.sh" --smoke >/dev/null || status=$?
 fi
 exit "$status"
