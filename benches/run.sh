@@ -24,8 +24,7 @@ done
 bench_server
 # Smoke results go where the server's files go, and are removed with them.
 if [ "${SMOKE:-}" = 1 ]; then OUT="${BENCH_DIR}/results"; fi
-log "building and installing the native contenders (benches/native)"
-(cd "${REPO_ROOT}/benches/native" && cargo pgrx install --release --pg-config "${PG_CONFIG}" >/dev/null)
+native_contenders
 log "running the workloads (results in ${OUT})"
 # Debian's python3, which has the harness's packages (install-deps.sh), whatever else is on PATH.
 /usr/bin/python3 "${REPO_ROOT}/benches/harness.py" --port "$PORT" --pg-bin "$PG_BIN" \

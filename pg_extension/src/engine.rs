@@ -168,7 +168,6 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
             let module = Module::from_binary(&rt.engine, bytes).map_err(|e| {
                 PlWasmError::definition("the module is not valid WebAssembly").with_detail(format!("{e:#}"))
             })?;
-            code_cache::store(&rt.engine, &hash, &module);
             (module, Prepared::Compiled)
         }
     };
@@ -184,6 +183,10 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
     let pre = rt.linker.instantiate_pre(&module).map_err(|e| {
         PlWasmError::definition("the module's imports cannot be linked").with_detail(format!("{e:#}"))
     })?;
+    // Only modules plwasm accepts are worth keeping for the next backend.
+    if prepared == Prepared::Compiled {
+        code_cache::store(&rt.engine, &hash, &module);
+    }
     let compiled = Rc::new(CompiledModule { hash, module, pre, declared });
     MODULES.with(|m| m.borrow_mut().insert(hash, compiled.clone()));
     Ok((compiled, prepared))
