@@ -139,15 +139,24 @@ pub fn register() {
     );
 }
 
+/// Read an int setting on the per-call path. pgrx's `get` first checks that it runs on the thread
+/// that loaded the library (a thread-local lookup per read); calls only ever run on that thread.
+#[inline(always)]
+fn read_int(setting: &'static GucSetting<i32>) -> i32 {
+    // SAFETY: PostgreSQL writes the setting only from the main thread, between calls; this read is on
+    // the main thread too, so it never races a write.
+    unsafe { setting.as_ptr().read() }
+}
+
 /// Fuel for one call: the user's setting, never above the superuser's ceiling.
 #[inline]
 pub fn fuel_per_call() -> u64 {
-    FUEL_PER_CALL.get().min(MAX_FUEL_PER_CALL.get()) as u64
+    read_int(&FUEL_PER_CALL).min(read_int(&MAX_FUEL_PER_CALL)) as u64
 }
 
 #[inline]
 pub fn max_memory_bytes() -> usize {
-    MAX_MEMORY_MB.get() as usize * 1024 * 1024
+    read_int(&MAX_MEMORY_MB) as usize * 1024 * 1024
 }
 
 pub fn max_module_size_bytes() -> usize {
@@ -161,7 +170,8 @@ pub fn max_stack_bytes() -> usize {
 /// Refuse to run guest code while a superuser has switched wasm off.
 #[inline]
 pub fn check_enabled() -> crate::error::Result<()> {
-    if ENABLED.get() {
+    // SAFETY: as in `read_int`: written and read only on the backend's main thread.
+    if unsafe { ENABLED.as_ptr().read() } {
         return Ok(());
     }
     Err(crate::error::PlWasmError::new(crate::error::ErrorKind::Disabled, "wasm execution is disabled on this server")

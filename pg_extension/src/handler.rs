@@ -25,8 +25,11 @@ pub(crate) struct CallSite {
     slots: Vec<ValRaw>,
     /// Arguments waiting to be copied into guest memory, reused by every call.
     staged: Vec<Staged>,
-    /// Every argument is a fixed-width scalar and there is no null mask: the per-row fast path.
+    /// Every argument is a fixed-width scalar and there is no null mask: no staging per row.
     plain_scalars: Option<Vec<ScalarType>>,
+    /// Set when the function is STRICT, takes only plain scalars and returns one (no set, no
+    /// aggregate support): the per-row fast path, `invoke_scalar`.
+    scalar_result: Option<ScalarType>,
     /// Encoding buffers for record arguments, one per argument, reused by every call.
     records: Vec<Vec<u8>>,
     /// For aggregate support functions: the state pointer checked last, so that each row does not
@@ -77,13 +80,20 @@ impl CallSite {
                 })
                 .collect::<Option<Vec<_>>>()
         };
+        let scalar_result = match entry.signature.ret {
+            ReturnType::Value(ValueType::Scalar(ty)) if entry.strict && plain_scalars.is_some() && entry.signature.support.is_none() => {
+                Some(ty)
+            }
+            _ => None,
+        };
         let records = vec![Vec::new(); entry.signature.params.len()];
         let known_state = aggregate::KnownState::default();
-        Ok(CallSite { entry, role, instance, func, slots: vec![ValRaw::i64(0); width], staged, plain_scalars, records, known_state })
+        let slots = vec![ValRaw::i64(0); width];
+        Ok(CallSite { entry, role, instance, func, slots, staged, plain_scalars, scalar_result, records, known_state })
     }
 
     /// One call. SAFETY: `fcinfo` is the call's valid FunctionCallInfo.
-    #[inline]
+    #[inline(always)]
     unsafe fn invoke(&mut self, fcinfo: pg_sys::FunctionCallInfo) -> Result<Datum> {
         // SAFETY: GetUserId only reads the backend's current user id.
         let role = current_user_id();
@@ -91,6 +101,45 @@ impl CallSite {
             (self.instance, self.func) = bind(&self.entry, role)?;
             self.role = role;
         }
+        match self.scalar_result {
+            Some(ret) => self.invoke_scalar(fcinfo, role, ret),
+            None => self.invoke_general(fcinfo, role),
+        }
+    }
+
+    /// The per-row fast path: scalars in, a scalar out, nothing staged in guest memory.
+    /// SAFETY: `fcinfo` is the call's valid FunctionCallInfo and `scalar_result` is set.
+    #[inline(always)]
+    unsafe fn invoke_scalar(&mut self, fcinfo: pg_sys::FunctionCallInfo, role: Oid, ret: ScalarType) -> Result<Datum> {
+        let CallSite { entry, instance, func, slots, plain_scalars, .. } = self;
+        let scalars = plain_scalars.as_deref().unwrap_or_default();
+        let args = (*fcinfo).args.as_slice(scalars.len());
+        for (slot, (ty, arg)) in slots.iter_mut().zip(scalars.iter().zip(args)) {
+            *slot = abi::to_raw(*ty, arg.value);
+        }
+        let mut live = instance.borrow_mut();
+        let fuel = LiveInstance::arm(&mut live.store);
+        // SAFETY: as in `invoke_general`: the export's type was checked against the signature, the
+        // slots hold the arguments and room for the result, and `func` comes from this store.
+        let failure = match call_guest(entry, &mut live, *func, slots, fuel) {
+            Ok(false) => match abi::from_raw(ret, slots[0]) {
+                Ok(datum) => return Ok(datum),
+                Err(error) => Failure::Host(error),
+            },
+            Ok(true) => {
+                (*fcinfo).isnull = true;
+                return Ok(Datum::from(0));
+            }
+            Err(failure) => failure,
+        };
+        drop(live);
+        Err(Self::fail(entry, role, instance, failure))
+    }
+
+    /// Every other call: values through guest memory, NULL masks, sets and aggregate support.
+    /// SAFETY: `fcinfo` is the call's valid FunctionCallInfo.
+    #[inline(never)]
+    unsafe fn invoke_general(&mut self, fcinfo: pg_sys::FunctionCallInfo, role: Oid) -> Result<Datum> {
         if let Some(support) = &self.entry.signature.support {
             let caller = aggregate::Caller {
                 entry: &self.entry,
@@ -213,6 +262,7 @@ impl CallSite {
 /// guest explained through `plwasm.set_error` into its message. Returns whether the guest asked for a
 /// NULL result.
 /// SAFETY: `func` belongs to `live`'s store and `slots` match its Wasm type (parameters and result).
+#[inline(always)]
 pub(crate) unsafe fn call_guest(
     entry: &FunctionEntry,
     live: &mut LiveInstance,

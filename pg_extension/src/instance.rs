@@ -97,6 +97,7 @@ impl LiveInstance {
         let mut store = Store::new(engine::engine(), StoreData::default());
         store.limiter(|data| &mut data.limits);
         interrupts::install(&mut store);
+        interrupts::arm(&mut store);
         Self::arm(&mut store);
         let instance = match interrupts::while_running(|| module.pre.instantiate(&mut store)) {
             Ok(instance) => instance,
@@ -143,7 +144,6 @@ impl LiveInstance {
     #[inline]
     pub fn arm(store: &mut Store<StoreData>) -> u64 {
         store.data_mut().limits.max_memory_bytes = gucs::max_memory_bytes();
-        interrupts::arm(store);
         if !engine::meters_fuel() {
             return 0;
         }

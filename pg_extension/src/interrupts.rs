@@ -79,8 +79,8 @@ pub fn install(store: &mut Store<StoreData>) {
     store.epoch_deadline_callback(|_| Ok(if cancel_pending() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) }));
 }
 
-/// Before each call: the next epoch tick reaches the callback.
-#[inline]
+/// Once, when a store is made: the next epoch tick reaches the callback. The callback then moves the
+/// deadline one tick on each time, so calls need not set it again.
 pub fn arm(store: &mut Store<StoreData>) {
     store.set_epoch_deadline(1);
 }
