@@ -1,12 +1,15 @@
 //! The on-disk cache of precompiled modules in `$PGDATA/plwasm_code_cache`, so that a new backend
-//! loads a module's machine code in about a millisecond instead of compiling it again.
+//! maps a module's machine code in a fraction of a millisecond instead of compiling it again.
 //!
 //! Only this server writes there: the directory is created 0700 and used only while it is owned by
-//! the server's user and closed to everyone else. A file is named by the module's hash and the
-//! engine's compile settings (so another wasmtime or another CPU never reads it), and holds a
-//! header with the module's hash and a SHA-256 of the compiled code, checked before wasmtime sees a
-//! byte. Anything that fails a check is deleted and the module compiled again. Failing to read or
-//! write the cache never fails a call: the cache is an optimisation, and can be emptied at any time.
+//! the server's user and closed to everyone else. Each module has two files, named by the module's
+//! hash and the engine's compile settings (so another wasmtime or another CPU never reads them):
+//! `<name>` is wasmtime's serialized module, mapped straight from the page cache, and
+//! `<name>.check` names the module and gives the code's length and CRC-32, checked before wasmtime
+//! sees a byte. Anything that fails a check is deleted and the module compiled again. Files are
+//! only ever replaced by renaming, never changed in place, so a mapped file never changes under a
+//! backend. Failing to read or write the cache never fails a call: the cache is an optimisation,
+//! and can be emptied at any time.
 
 use crate::engine::ModuleHash;
 use crate::gucs;
@@ -14,6 +17,7 @@ use sha2::{Digest, Sha256};
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -21,42 +25,40 @@ use wasmtime::{Engine, Module};
 
 /// The directory, under the data directory.
 pub const DIR_NAME: &str = "plwasm_code_cache";
-/// First bytes of every cache file; the version of this layout is its last digit.
-const MAGIC: &[u8; 8] = b"plwasmC1";
-/// MAGIC, the module's hash, the SHA-256 of the compiled code; then the compiled code.
-const HEADER_LEN: usize = MAGIC.len() + 32 + 32;
+/// First bytes of every check file; the version of this layout is its last digit.
+const MAGIC: &[u8; 8] = b"plwasmC2";
+/// A check file: MAGIC, the module's hash, the code's length (u64) and CRC-32 (u32), little-endian.
+const CHECK_LEN: usize = MAGIC.len() + 32 + 8 + 4;
+const CHECK_SUFFIX: &str = "check";
 
 /// The directory, once checked in this backend; None when it cannot be used safely.
 static DIRECTORY: OnceLock<Option<PathBuf>> = OnceLock::new();
 /// A digest of everything in the engine that decides whether compiled code fits it.
 static ENGINE_FINGERPRINT: OnceLock<[u8; 32]> = OnceLock::new();
 
-/// The compiled code of a module, if a usable cache file holds it.
+/// The compiled code of a module, if the cache holds it and its check file vouches for it.
 pub fn load(engine: &Engine, module_hash: &ModuleHash) -> Option<Module> {
     if !gucs::CODE_CACHE.get() {
         return None;
     }
     let path = file_for(engine, module_hash)?;
-    let bytes = fs::read(&path).ok()?;
-    let Some(code) = verified_code(&bytes, module_hash) else {
-        pgrx::debug1!(
-            "plwasm: discarding damaged code cache file {}",
-            path.display()
-        );
-        let _ = fs::remove_file(&path);
+    let check = fs::read(path.with_extension(CHECK_SUFFIX)).ok()?;
+    let code = fs::File::open(&path).ok()?;
+    if !code_matches(&code, &check, module_hash) {
+        pgrx::debug1!("plwasm: discarding damaged code cache file {}", path.display());
+        remove(&path);
         return None;
-    };
-    // SAFETY: the bytes are what `store` wrote from Module::serialize in a directory only this
-    // server's user can write, and their checksum matches, so they are unmodified wasmtime output.
-    // wasmtime itself refuses output of another version or of an incompatible configuration.
-    match unsafe { Module::deserialize(engine, code) } {
+    }
+    // SAFETY: the file is what `store` wrote from Module::serialize in a directory only this server's
+    // user can write, its length and checksum match, and it is the same open file that was checked.
+    // Files there are replaced by renaming, never rewritten in place, so the mapped file does not
+    // change while the module lives. wasmtime itself refuses output of another version or of an
+    // incompatible configuration.
+    match unsafe { Module::deserialize_open_file(engine, code) } {
         Ok(module) => Some(module),
         Err(error) => {
-            pgrx::debug1!(
-                "plwasm: code cache file {} not usable: {error:#}",
-                path.display()
-            );
-            let _ = fs::remove_file(&path);
+            pgrx::debug1!("plwasm: code cache file {} not usable: {error:#}", path.display());
+            remove(&path);
             None
         }
     }
@@ -70,51 +72,73 @@ pub fn store(engine: &Engine, module_hash: &ModuleHash, module: &Module) {
     let Some(path) = file_for(engine, module_hash) else {
         return;
     };
-    if let Err(error) = write_atomically(&path, module_hash, module) {
-        pgrx::debug1!(
-            "plwasm: could not write code cache file {}: {error:#}",
-            path.display()
-        );
+    let written = module.serialize().map_err(std::io::Error::other).and_then(|code| {
+        write_atomically(&path, &code)?;
+        write_atomically(&path.with_extension(CHECK_SUFFIX), &check_record(module_hash, &code))
+    });
+    if let Err(error) = written {
+        pgrx::debug1!("plwasm: could not write code cache file {}: {error:#}", path.display());
     }
 }
 
-/// The compiled code inside a cache file, if its header names this module and its checksum holds.
-fn verified_code<'a>(bytes: &'a [u8], module_hash: &ModuleHash) -> Option<&'a [u8]> {
-    if bytes.len() < HEADER_LEN || &bytes[..MAGIC.len()] != MAGIC {
-        return None;
+fn remove(path: &Path) {
+    let _ = fs::remove_file(path);
+    let _ = fs::remove_file(path.with_extension(CHECK_SUFFIX));
+}
+
+fn check_record(module_hash: &ModuleHash, code: &[u8]) -> Vec<u8> {
+    let mut record = Vec::with_capacity(CHECK_LEN);
+    record.extend_from_slice(MAGIC);
+    record.extend_from_slice(module_hash);
+    record.extend_from_slice(&(code.len() as u64).to_le_bytes());
+    record.extend_from_slice(&crc32fast::hash(code).to_le_bytes());
+    record
+}
+
+/// Whether the open code file is the one the check record describes: this module, this length,
+/// this CRC-32 (which catches damage; the directory's ownership is what keeps others out).
+fn code_matches(code: &fs::File, check: &[u8], module_hash: &ModuleHash) -> bool {
+    let Ok(len) = code.metadata().map(|m| m.len() as usize) else {
+        return false;
+    };
+    if check.len() != CHECK_LEN || len == 0 || check_record_prefix(check) != Some((module_hash.as_slice(), len as u64)) {
+        return false;
     }
-    let (header, code) = bytes.split_at(HEADER_LEN);
-    let named = &header[MAGIC.len()..MAGIC.len() + 32];
-    let checksum = &header[MAGIC.len() + 32..];
-    (named == module_hash && Sha256::digest(code).as_slice() == checksum).then_some(code)
+    let expected = u32::from_le_bytes(check[CHECK_LEN - 4..].try_into().expect("four bytes"));
+    // SAFETY: a private read-only mapping of `len` bytes of an open regular file, unmapped before
+    // returning; the slice does not outlive it. The file is never truncated in place (see the top).
+    unsafe {
+        let mapped = libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ, libc::MAP_PRIVATE, code.as_raw_fd(), 0);
+        if mapped == libc::MAP_FAILED {
+            return false;
+        }
+        let actual = crc32fast::hash(std::slice::from_raw_parts(mapped as *const u8, len));
+        libc::munmap(mapped, len);
+        actual == expected
+    }
+}
+
+/// The module hash and code length a check record states, if it starts with the right MAGIC.
+fn check_record_prefix(check: &[u8]) -> Option<(&[u8], u64)> {
+    let rest = check.strip_prefix(MAGIC.as_slice())?;
+    let (hash, rest) = rest.split_at_checked(32)?;
+    let len = u64::from_le_bytes(rest.get(..8)?.try_into().ok()?);
+    Some((hash, len))
 }
 
 /// Write to a file private to this process, then rename it into place: a reader sees either no
 /// file or a whole one, even when two backends store the same module at once.
-fn write_atomically(
-    path: &Path,
-    module_hash: &ModuleHash,
-    module: &Module,
-) -> wasmtime::Result<()> {
-    let code = module.serialize()?;
+fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let temporary = path.with_extension(format!("tmp{}", std::process::id()));
     let written = (|| -> std::io::Result<()> {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)?;
-        file.write_all(MAGIC)?;
-        file.write_all(module_hash)?;
-        file.write_all(&Sha256::digest(&code))?;
-        file.write_all(&code)?;
+        let mut file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
+        file.write_all(contents)?;
         fs::rename(&temporary, path)
     })();
     if written.is_err() {
         let _ = fs::remove_file(&temporary);
     }
-    Ok(written?)
+    written
 }
 
 fn file_for(engine: &Engine, module_hash: &ModuleHash) -> Option<PathBuf> {

@@ -26,6 +26,8 @@ CREATE TABLE plwasm.module_store (
     owner        regrole NOT NULL,
     installed_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
+-- Wasm compresses poorly, and a new backend would decompress it again before hashing it.
+ALTER TABLE plwasm.module_store ALTER COLUMN wasm SET STORAGE EXTERNAL;
 COMMENT ON TABLE plwasm.module_store IS 'Wasm modules installed with plwasm.install_module; change them only through it.';
 REVOKE ALL ON plwasm.module_store FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('plwasm.module_store', '');
@@ -101,13 +103,6 @@ fn check_may_change(name: &str, current_owner: Option<Oid>, caller: Oid) -> Resu
         }
         _ => Ok(()),
     }
-}
-
-/// A read-only query for one value of a stored module's row, named by `$1`.
-fn read_one<A: pgrx::FromDatum>(query: &str, name: &str) -> Result<Option<A>> {
-    // SAFETY: the reader gets the query's row while SPI's tuple table is alive.
-    let value = catalog_read::first_row(query, Some(name), |tuple, desc| unsafe { catalog_read::column::<A>(tuple, desc, 1) });
-    Ok(value?.flatten())
 }
 
 fn current_owner(name: &str) -> Result<Option<Oid>> {
@@ -189,20 +184,24 @@ pub fn load(name: &str) -> Result<Loaded> {
         PlWasmError::definition(format!("wasm module \"{name}\" does not exist"))
             .with_hint("Install it with plwasm.install_module(name, bytes).")
     };
-    let sha256 = read_one::<String>(
-        "SELECT (SELECT sha256 FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1)",
-        name,
+    // One query; the bytes are only fetched from TOAST when this backend has not compiled them.
+    // SAFETY: the reader gets the query's row while SPI's tuple table is alive.
+    let found = catalog_read::first_row(
+        "SELECT sha256, wasm FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1",
+        Some(name),
+        |tuple, desc| unsafe {
+            let sha256 = catalog_read::column::<String>(tuple, desc, 1).unwrap_or_default();
+            match hex::decode(&sha256).ok().and_then(|h| h.try_into().ok()).and_then(|h| engine::cached(&h)) {
+                Some(module) => Ok(module),
+                None => Err(catalog_read::column::<Vec<u8>>(tuple, desc, 2).unwrap_or_default()),
+            }
+        },
     )?
     .ok_or_else(missing)?;
-    if let Some(found) = hex::decode(&sha256).ok().and_then(|h| h.try_into().ok()).and_then(|h| engine::cached(&h)) {
-        return Ok(loaded((found, Prepared::AlreadyInBackend)));
+    match found {
+        Ok(module) => Ok(loaded((module, Prepared::AlreadyInBackend))),
+        Err(bytes) => engine::compile(&bytes).map(loaded),
     }
-    let bytes = read_one::<Vec<u8>>(
-        "SELECT (SELECT wasm FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1)",
-        name,
-    )?
-    .ok_or_else(missing)?;
-    engine::compile(&bytes).map(loaded)
 }
 
 /// Install (or replace) a stored module. Returns its sha256 in hex.

@@ -30,12 +30,24 @@ fn cache_dir(client: &mut postgres::Client) -> PathBuf {
     Path::new(&data).join("plwasm_code_cache")
 }
 
-/// The cache file whose header names this module (its SHA-256, as install_module returned it).
-fn cache_file_of(dir: &Path, sha256_hex: &str) -> Option<PathBuf> {
+/// The cache files of this module (its SHA-256, as install_module returned it): the check file
+/// that names it, and the compiled code beside it.
+fn cache_files_of(dir: &Path, sha256_hex: &str) -> Option<(PathBuf, PathBuf)> {
     let wanted: Vec<u8> = (0..64).step_by(2).map(|i| u8::from_str_radix(&sha256_hex[i..i + 2], 16).unwrap()).collect();
-    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).find(|path| {
-        std::fs::read(path).is_ok_and(|bytes| bytes.len() > 40 && bytes[8..40] == wanted[..])
-    })
+    let check = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).find(|path| {
+        path.extension().is_some_and(|e| e == "check")
+            && std::fs::read(path).is_ok_and(|bytes| bytes.len() > 40 && bytes[8..40] == wanted[..])
+    })?;
+    let code = check.with_extension("");
+    Some((check, code))
+}
+
+/// Replace a file's contents through a new file and a rename, as plwasm itself does: a backend
+/// that still maps the old file keeps seeing it unchanged.
+fn replace(path: &Path, contents: &[u8]) {
+    let temporary = path.with_extension("test-tmp");
+    std::fs::write(&temporary, contents).unwrap();
+    std::fs::rename(&temporary, path).unwrap();
 }
 
 #[test]
@@ -52,28 +64,33 @@ fn a_new_backend_loads_what_another_compiled_and_recompiles_damaged_files() {
     let dir = cache_dir(&mut setup);
     let dir_meta = std::fs::metadata(&dir).unwrap();
     assert_eq!(dir_meta.permissions().mode() & 0o777, 0o700, "the cache directory is private");
-    let file = cache_file_of(&dir, &sha256).expect("install_module wrote the compiled module");
-    let file_meta = std::fs::metadata(&file).unwrap();
-    assert_eq!(file_meta.permissions().mode() & 0o777, 0o600, "cache files are private");
-    assert_eq!(file_meta.uid(), dir_meta.uid(), "owned by the server's user");
+    let (check, code) = cache_files_of(&dir, &sha256).expect("install_module wrote the compiled module");
+    for file in [&check, &code] {
+        let file_meta = std::fs::metadata(file).unwrap();
+        assert_eq!(file_meta.permissions().mode() & 0o777, 0o600, "cache files are private");
+        assert_eq!(file_meta.uid(), dir_meta.uid(), "owned by the server's user");
+    }
 
     assert_eq!(call_and_count(&mut connect(&db), 42), (0, 1), "a new backend loads it precompiled");
 
     // One byte of the compiled code changed: the checksum catches it, the module is compiled again.
-    let mut bytes = std::fs::read(&file).unwrap();
+    let mut bytes = std::fs::read(&code).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 0x55;
-    std::fs::write(&file, &bytes).unwrap();
+    replace(&code, &bytes);
     assert_eq!(call_and_count(&mut connect(&db), 42), (1, 0), "a damaged file is not loaded");
     assert_eq!(call_and_count(&mut connect(&db), 42), (0, 1), "and was replaced by a good one");
 
-    // A truncated file, and a file whose header names another module, are refused the same way.
-    let good = std::fs::read(&file).unwrap();
-    std::fs::write(&file, &good[..good.len() / 2]).unwrap();
+    // A truncated code file, a missing check file, and a check file naming another module are
+    // refused the same way.
+    let good = std::fs::read(&code).unwrap();
+    replace(&code, &good[..good.len() / 2]);
     assert_eq!(call_and_count(&mut connect(&db), 42), (1, 0), "a truncated file is not loaded");
-    let mut renamed = std::fs::read(&file).unwrap();
+    std::fs::remove_file(&check).unwrap();
+    assert_eq!(call_and_count(&mut connect(&db), 42), (1, 0), "code without its check file is not loaded");
+    let mut renamed = std::fs::read(&check).unwrap();
     renamed[8] ^= 0xff;
-    std::fs::write(&file, &renamed).unwrap();
+    replace(&check, &renamed);
     assert_eq!(call_and_count(&mut connect(&db), 42), (1, 0), "a file naming another module is not loaded");
 
     // Off: every backend compiles, and a module seen for the first time leaves no file.
@@ -84,7 +101,7 @@ fn a_new_backend_loads_what_another_compiled_and_recompiles_damaged_files() {
         .query_one("SELECT plwasm.install_module('answer_mod', $1)", &[&unique_module(7)])
         .unwrap()
         .get(0);
-    assert!(cache_file_of(&dir, &fresh).is_none(), "with the cache off nothing is written");
+    assert!(cache_files_of(&dir, &fresh).is_none(), "with the cache off nothing is written");
     drop(off);
     drop(setup);
     drop_database(&db);
