@@ -3,7 +3,6 @@
 mod abi;
 mod aggregate;
 mod cache;
-mod catalog_read;
 mod code_cache;
 mod engine;
 mod error;
@@ -20,6 +19,7 @@ mod record;
 mod set_result;
 mod source;
 mod stats;
+mod store_table;
 mod support;
 mod traps;
 mod types;

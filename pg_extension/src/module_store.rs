@@ -5,7 +5,7 @@
 //! search_path cannot change what runs. Every change sends a relcache invalidation for the table,
 //! which every backend turns into a new module generation (see `cache.rs`).
 
-use crate::catalog_read;
+use crate::store_table;
 use crate::engine::{self, CompiledModule, Prepared};
 use crate::error::{ErrorKind, OrRaise, PlWasmError, Result};
 use crate::source::{self, is_valid_module_name};
@@ -41,27 +41,6 @@ GRANT SELECT ON plwasm.modules TO PUBLIC;
     name = "module_store",
     requires = [plwasm]
 );
-
-/// The catalog table's oid and owner, looked up by name.
-struct StoreTable {
-    relid: Oid,
-    owner: Oid,
-}
-
-fn store_table() -> Result<StoreTable> {
-    // SAFETY: the reader gets the query's row while SPI's tuple table is alive.
-    let row = catalog_read::first_row(
-        "SELECT c.oid, c.relowner FROM pg_catalog.pg_class c \
-         WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('plwasm.module_store')",
-        None,
-        |tuple, desc| unsafe { (catalog_read::column::<Oid>(tuple, desc, 1), catalog_read::column::<Oid>(tuple, desc, 2)) },
-    );
-    match row {
-        Ok(Some((Some(relid), Some(owner)))) => Ok(StoreTable { relid, owner }),
-        _ => Err(PlWasmError::new(ErrorKind::UndefinedObject, "the plwasm module catalog is missing")
-            .with_hint("Is the plwasm extension installed in this database?")),
-    }
-}
 
 /// Runs catalog queries as the table's owner; the caller's identity comes back on drop
 /// (and PostgreSQL's transaction abort restores it after an error too).
@@ -128,7 +107,7 @@ fn install(name: &str, wasm: &[u8]) -> Result<String> {
     let sha256 = compiled.hash_hex();
     // SAFETY: reads the current user id.
     let caller = unsafe { pg_sys::GetUserId() };
-    let table = store_table()?;
+    let table = store_table::find()?;
     let _as_owner = AsTableOwner::switch(table.owner);
     check_may_change(name, current_owner(name)?, caller)?;
     // SAFETY: DatumWithOid::new pairs each value with its SQL type.
@@ -148,7 +127,7 @@ fn install(name: &str, wasm: &[u8]) -> Result<String> {
 fn remove(name: &str) -> Result<()> {
     // SAFETY: reads the current user id.
     let caller = unsafe { pg_sys::GetUserId() };
-    let table = store_table()?;
+    let table = store_table::find()?;
     let _as_owner = AsTableOwner::switch(table.owner);
     let owner = current_owner(name)?;
     if owner.is_none() {
@@ -177,26 +156,21 @@ pub struct Loaded {
 
 /// Load a stored module by name, compiling it only if this backend has not seen its bytes.
 pub fn load(name: &str) -> Result<Loaded> {
-    let table = store_table()?;
+    let table = store_table::find()?;
     let loaded = |(module, prepared): (Rc<CompiledModule>, Prepared)| Loaded { module, prepared, store_relid: table.relid };
     let _as_owner = AsTableOwner::switch(table.owner);
     let missing = || {
         PlWasmError::definition(format!("wasm module \"{name}\" does not exist"))
             .with_hint("Install it with plwasm.install_module(name, bytes).")
     };
-    // One query; the bytes are only fetched from TOAST when this backend has not compiled them.
-    // SAFETY: the reader gets the query's row while SPI's tuple table is alive.
-    let found = catalog_read::first_row(
-        "SELECT sha256, wasm FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1",
-        Some(name),
-        |tuple, desc| unsafe {
-            let sha256 = catalog_read::column::<String>(tuple, desc, 1).unwrap_or_default();
-            match hex::decode(&sha256).ok().and_then(|h| h.try_into().ok()).and_then(|h| engine::cached(&h)) {
-                Some(module) => Ok(module),
-                None => Err(catalog_read::column::<Vec<u8>>(tuple, desc, 2).unwrap_or_default()),
-            }
-        },
-    )?
+    // The bytes are only fetched (from TOAST) when this backend has not compiled them.
+    let found = store_table::with_row(&table, name, |row| {
+        let sha256 = row.sha256().unwrap_or_default();
+        match hex::decode(&sha256).ok().and_then(|h| h.try_into().ok()).and_then(|h| engine::cached(&h)) {
+            Some(module) => Ok(module),
+            None => Err(row.wasm().unwrap_or_default()),
+        }
+    })?
     .ok_or_else(missing)?;
     match found {
         Ok(module) => Ok(loaded((module, Prepared::AlreadyInBackend))),
