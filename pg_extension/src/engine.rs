@@ -194,14 +194,31 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
 
 /// One pass over the module's custom sections: a stated ABI version must be ours, and an SDK-built
 /// guest's `plwasm.sig` entries give the SQL signatures it declares (entries that do not parse are ignored).
+/// Read plwasm's custom sections, stepping over the code section unread (most of a module's bytes,
+/// which a new backend would otherwise walk function by function before loading precompiled code).
+/// A malformed module stops the walk; compiling it reports what is wrong.
 fn read_plwasm_sections(bytes: &[u8]) -> Result<HashMap<String, DeclaredSignature>> {
+    use wasmparser::{Chunk, Payload};
     let mut declared = HashMap::new();
-    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
-        let Ok(wasmparser::Payload::CustomSection(section)) = payload else { continue };
-        match section.name() {
-            ABI_SECTION => check_abi_version(section.data())?,
-            SIGNATURE_SECTION => parse_signatures(section.data(), &mut declared),
+    let mut parser = wasmparser::Parser::new(0);
+    let mut offset = 0;
+    while let Ok(Chunk::Parsed { consumed, payload }) = parser.parse(&bytes[offset..], true) {
+        offset += consumed;
+        match payload {
+            Payload::CodeSectionStart { size, .. } => {
+                parser.skip_section();
+                offset += size as usize;
+            }
+            Payload::CustomSection(section) => match section.name() {
+                ABI_SECTION => check_abi_version(section.data())?,
+                SIGNATURE_SECTION => parse_signatures(section.data(), &mut declared),
+                _ => {}
+            },
+            Payload::End(_) => break,
             _ => {}
+        }
+        if offset > bytes.len() {
+            break;
         }
     }
     Ok(declared)
