@@ -91,7 +91,7 @@ pub fn copy_in(live: &mut LiveInstance, staged: &[Staged], slots: &mut [ValRaw])
     let guest = memory.data_mut(&mut live.store);
     let mut offset = base;
     for s in staged {
-        let target = guest.get_mut(offset..offset + s.bytes).ok_or(CopyError::Host(outside_memory("plwasm_alloc")))?;
+        let target = guest.get_mut(offset..offset + s.bytes).ok_or_else(|| CopyError::Host(outside_memory("plwasm_alloc")))?;
         // SAFETY: `src` holds `bytes` bytes of a detoasted datum that lives until the call ends.
         target.copy_from_slice(unsafe { std::slice::from_raw_parts(s.src, s.bytes) });
         slots[s.slot] = ValRaw::i32(offset as i32);
@@ -181,7 +181,10 @@ fn check_encoding(bytes: &[u8]) -> Result<()> {
     // SAFETY: plain reads of the backend's encoding settings; pg_verifymbstr with noError never raises.
     let valid = unsafe {
         if pg_sys::GetDatabaseEncoding() == pg_sys::pg_enc::PG_UTF8 as i32 {
-            std::str::from_utf8(bytes).is_ok() && !bytes.contains(&0)
+            // One pass the compiler vectorizes finds NUL bytes and proves ASCII text valid; only
+            // other text goes through the UTF-8 check.
+            let (seen, nul) = bytes.iter().fold((0u8, false), |(seen, nul), &b| (seen | b, nul | (b == 0)));
+            !nul && (seen < 0x80 || std::str::from_utf8(bytes).is_ok())
         } else {
             pg_sys::pg_verifymbstr(bytes.as_ptr().cast(), bytes.len() as i32, true)
         }

@@ -127,7 +127,14 @@ pub mod __private {
 
     /// SAFETY: as for `slice`.
     pub unsafe fn text<'a>(ptr: i32, len: i32) -> &'a str {
-        std::str::from_utf8(slice::<u8>(ptr, len)).unwrap_or_else(|_| fail("text argument is not UTF-8: use this SDK in UTF-8 databases"))
+        let bytes = slice::<u8>(ptr, len);
+        // Most text is ASCII: one OR over the bytes (which LLVM vectorizes) proves it, where
+        // from_utf8 walks it four bytes at a time on wasm32.
+        if bytes.iter().fold(0u8, |seen, b| seen | b) < 0x80 {
+            // SAFETY: every byte is below 0x80, so the bytes are ASCII, which is valid UTF-8.
+            return std::str::from_utf8_unchecked(bytes);
+        }
+        std::str::from_utf8(bytes).unwrap_or_else(|_| fail("text argument is not UTF-8: use this SDK in UTF-8 databases"))
     }
 
     /// Hand a result's bytes to the host as `(count << 32) | pointer`.
@@ -143,8 +150,12 @@ pub mod __private {
         })
     }
 
+    /// A text result is handed over as it is, without the copy `give` makes.
     pub fn give_text(text: String) -> i64 {
-        give(text.into_bytes())
+        let bytes = text.into_bytes();
+        let handed = ((bytes.len() as i64) << 32) | (bytes.as_ptr() as usize as i64);
+        LAST_RESULT.with(|last| *last.borrow_mut() = bytes);
+        handed
     }
 
     /// SAFETY: as for `slice`. A record argument: bincode of the SQL composite's fields in order.
