@@ -3,12 +3,14 @@
 # Source it after scripts/common.sh.
 
 # bench_server: build everything, start a private server, stop it on exit; sets PORT and psql_bench.
+# The server preloads plwasm, as docs/configuration.md recommends: a new connection then finds the
+# library already mapped instead of loading it at its first call (docs/performance.md, cold start).
 bench_server() {
     "${REPO_ROOT}/scripts/build.sh"
     BENCH_DIR="$(mktemp -d /var/tmp/plwasm-bench.XXXXXX)"
     trap 'pg_server_stop "$BENCH_DIR"; rm -rf "$BENCH_DIR"' EXIT
     PORT="$(free_port 55815)"
-    pg_server_start "$BENCH_DIR" "$PORT"
+    pg_server_start "$BENCH_DIR" "$PORT" "-c shared_preload_libraries=plwasm"
 }
 
 # The native pgrx contenders (benches/native), a bench-only extension: build, install, create.

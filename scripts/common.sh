@@ -30,10 +30,11 @@ free_port() {
     echo "$port"
 }
 
-# pg_server_start DIR PORT: initdb DIR/data if needed and start a server owned by `postgres`
-# on localhost:PORT, with its socket and log in DIR. DIR must be outside /root.
+# pg_server_start DIR PORT [OPTIONS]: initdb DIR/data if needed and start a server owned by
+# `postgres` on localhost:PORT, with its socket and log in DIR, and any further server OPTIONS
+# (e.g. "-c shared_preload_libraries=plwasm"). DIR must be outside /root.
 pg_server_start() {
-    local dir=$1 port=$2
+    local dir=$1 port=$2 options=${3:-}
     mkdir -p "$dir"
     chown postgres:postgres "$dir"
     chmod 700 "$dir"
@@ -48,7 +49,7 @@ pg_server_start() {
     # Started without the caller's RUST_BACKTRACE: errors read as they would on any server.
     env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE \
         runuser -u postgres -- "${PG_BIN}/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p ${port} -k ${dir} -c listen_addresses=localhost -c jit=off" start >/dev/null \
+        -o "-p ${port} -k ${dir} -c listen_addresses=localhost -c jit=off ${options}" start >/dev/null \
         || { tail -n 30 "$dir/server.log" >&2; die "the PostgreSQL server did not start"; }
 }
 
