@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark harness, one command: builds plwasm, the guests and the native contenders, installs
 # what it needs (scripts/install-deps.sh), starts a private server as `postgres`, runs every workload
-# of benches/workloads.py with its contenders interleaved, and writes benches/results/latest.{md,json,png}.
+# of benches/workloads.py with its contenders interleaved, and writes benches/results/latest.{md,json,png};
+# then measures wasmtime's instance allocators (benches/allocators) into benches/results/allocators.md.
 # Usage: bash benches/run.sh [--rounds N] [workload ...]    (about 20 minutes for everything)
 #        bash benches/run.sh --smoke    tiny sizes, one round: checks that every contender runs and
 #                                      agrees (the test suite runs this); its results are thrown away
@@ -29,3 +30,14 @@ log "running the workloads (results in ${OUT})"
 # Debian's python3, which has the harness's packages (install-deps.sh), whatever else is on PATH.
 /usr/bin/python3 "${REPO_ROOT}/benches/harness.py" --port "$PORT" --pg-bin "$PG_BIN" \
     --guests "${GUESTS_DIR}/wasm32-unknown-unknown/release" --out "$OUT" "${ARGS[@]}"
+log "measuring wasmtime's instance allocators (benches/allocators; results in ${OUT}/allocators.md)"
+(cd "${REPO_ROOT}" && cargo build --quiet --release -p plwasm-bench-allocators)
+{
+    echo "# wasmtime's instance allocators with plwasm's engine settings"
+    echo
+    for guest in sdk_examples timeseries; do
+        "${REPO_ROOT}/target/release/plwasm-bench-allocators" "${GUESTS_DIR}/wasm32-unknown-unknown/release/${guest}.wasm"
+        echo
+    done
+} >"${OUT}/allocators.md"
+cat "${OUT}/allocators.md"
