@@ -130,6 +130,7 @@ pub fn function_entry(oid: Oid) -> Result<Rc<FunctionEntry>> {
     if let Some(entry) = cached {
         let module_current = entry.module_generation.is_none_or(|g| g == module_generation());
         if entry.version == version && module_current {
+            engine::touch(&entry.module.hash);
             return Ok(entry);
         }
     }
@@ -352,6 +353,24 @@ pub fn discard_instance(entry: &FunctionEntry, role: Oid, instance: &Rc<RefCell<
         if cache.instances.get(&key).is_some_and(|cached| Rc::ptr_eq(&cached.instance, instance)) {
             cache.instances.remove(&key);
         }
+    });
+}
+
+/// Drop every function entry and instance over a module the module cache evicted. Call sites
+/// still holding an instance see `discarded` and bind a new one.
+pub fn forget_module(hash: &ModuleHash) {
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        cache.functions.retain(|_, entry| entry.module.hash != *hash);
+        cache.instances.retain(|(module, _), cached| {
+            let keep = module != hash;
+            if !keep {
+                if let Ok(mut live) = cached.instance.try_borrow_mut() {
+                    live.discarded = true;
+                }
+            }
+            keep
+        });
     });
 }
 

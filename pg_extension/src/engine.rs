@@ -89,8 +89,42 @@ pub fn meters_fuel() -> bool {
     METERS_FUEL.load(Ordering::Relaxed)
 }
 
+/// The modules this backend has made ready, with when each was last asked for, for
+/// least-recently-used eviction under plwasm.max_cached_modules.
+#[derive(Default)]
+struct ModuleCache {
+    modules: HashMap<ModuleHash, (Rc<CompiledModule>, u64)>,
+    clock: u64,
+}
+
+impl ModuleCache {
+    fn get(&mut self, hash: &ModuleHash) -> Option<Rc<CompiledModule>> {
+        self.clock += 1;
+        let now = self.clock;
+        self.modules.get_mut(hash).map(|(module, last_used)| {
+            *last_used = now;
+            module.clone()
+        })
+    }
+
+    /// Keep `module`, first dropping the least recently used ones to stay under the cap. Returns
+    /// the hashes dropped.
+    fn insert(&mut self, module: Rc<CompiledModule>) -> Vec<ModuleHash> {
+        let cap = gucs::MAX_CACHED_MODULES.get().max(1) as usize;
+        let mut evicted = Vec::new();
+        while self.modules.len() >= cap {
+            let Some(oldest) = self.modules.iter().min_by_key(|(_, (_, used))| *used).map(|(h, _)| *h) else { break };
+            self.modules.remove(&oldest);
+            evicted.push(oldest);
+        }
+        self.clock += 1;
+        self.modules.insert(module.hash, (module, self.clock));
+        evicted
+    }
+}
+
 thread_local! {
-    static MODULES: RefCell<HashMap<ModuleHash, Rc<CompiledModule>>> = RefCell::new(HashMap::new());
+    static MODULES: RefCell<ModuleCache> = RefCell::new(ModuleCache::default());
 }
 
 fn runtime() -> &'static Runtime {
@@ -145,7 +179,12 @@ pub fn hash_of(bytes: &[u8]) -> ModuleHash {
 
 /// The compiled module with this hash, if this backend has compiled it.
 pub fn cached(hash: &ModuleHash) -> Option<Rc<CompiledModule>> {
-    MODULES.with(|m| m.borrow().get(hash).cloned())
+    MODULES.with(|m| m.borrow_mut().get(hash))
+}
+
+/// Note that a query is about to use this module, for the least-recently-used order.
+pub fn touch(hash: &ModuleHash) {
+    MODULES.with(|m| m.borrow_mut().get(hash));
 }
 
 /// Compile a module, or find it already compiled in this backend or in the on-disk code cache.
@@ -188,15 +227,17 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
         code_cache::store(&rt.engine, &hash, &module);
     }
     let compiled = Rc::new(CompiledModule { hash, module, pre, declared });
-    MODULES.with(|m| m.borrow_mut().insert(hash, compiled.clone()));
+    let evicted = MODULES.with(|m| m.borrow_mut().insert(compiled.clone()));
+    // Functions and instances over an evicted module let go of it too, so that its code is freed
+    // once the queries still running it end.
+    evicted.iter().for_each(crate::cache::forget_module);
     Ok((compiled, prepared))
 }
 
 /// One pass over the module's custom sections: a stated ABI version must be ours, and an SDK-built
-/// guest's `plwasm.sig` entries give the SQL signatures it declares (entries that do not parse are ignored).
-/// Read plwasm's custom sections, stepping over the code section unread (most of a module's bytes,
-/// which a new backend would otherwise walk function by function before loading precompiled code).
-/// A malformed module stops the walk; compiling it reports what is wrong.
+/// guest's `plwasm.sig` entries give the SQL signatures it declares (entries that do not parse are
+/// ignored). The code section, most of a module's bytes, is stepped over unread. A malformed module
+/// stops the walk; compiling it reports what is wrong.
 fn read_plwasm_sections(bytes: &[u8]) -> Result<HashMap<String, DeclaredSignature>> {
     use wasmparser::{Chunk, Payload};
     let mut declared = HashMap::new();

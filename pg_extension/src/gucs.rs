@@ -15,6 +15,8 @@ pub static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(256);
 pub static MAX_MODULE_SIZE_KB: GucSetting<i32> = GucSetting::<i32>::new(16 * 1024);
 pub static MAX_STACK_KB: GucSetting<i32> = GucSetting::<i32>::new(512);
 pub static MAX_CACHED_INSTANCES: GucSetting<i32> = GucSetting::<i32>::new(64);
+/// Compiled modules a backend keeps (docs/configuration.md gives the memory each costs).
+pub static MAX_CACHED_MODULES: GucSetting<i32> = GucSetting::<i32>::new(128);
 /// Rows a batched aggregate buffers before handing them to the guest (docs/aggregates.md).
 pub static AGGREGATE_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_BATCH_SIZE);
 /// Measured with benches/aggregates.sh: larger batches gained nothing measurable on 10M rows.
@@ -98,6 +100,16 @@ pub fn register() {
         c"Most wasm instances (one per module and role) a backend keeps between calls.",
         c"Beyond it the least recently used instance is dropped, with its memory; it is rebuilt when needed.",
         &MAX_CACHED_INSTANCES,
+        1,
+        100_000,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"plwasm.max_cached_modules",
+        c"Most compiled wasm modules a backend keeps.",
+        c"Beyond it the least recently used module is dropped, with its functions and instances; it is loaded again from the code cache when needed.",
+        &MAX_CACHED_MODULES,
         1,
         100_000,
         GucContext::Suset,

@@ -178,3 +178,43 @@ fn instances_beyond_the_cap_are_evicted_least_recently_used_first() {
     drop(s);
     drop_database(&db);
 }
+
+/// How often this session made `function`'s module ready: compiled, or loaded precompiled.
+fn preparations(client: &mut postgres::Client, function: &str) -> i64 {
+    scalar(client, &format!("SELECT compiles + loads FROM plwasm.stats WHERE function = '{function}'::regprocedure"))
+}
+
+#[test]
+fn compiled_modules_beyond_the_cap_are_evicted_least_recently_used_first() {
+    let db = fresh_database("it_module_cap");
+    let mut setup = connect(&db);
+    for (name, value) in [("a", 1), ("b", 2), ("c", 3)] {
+        setup
+            .batch_execute(&format!(
+                "CREATE FUNCTION {name}() RETURNS int LANGUAGE wasm AS $$ (module (func (export \"{name}\") (result i32) i32.const {value})) $$"
+            ))
+            .unwrap();
+    }
+    drop(setup);
+
+    // A new session, whose backend has compiled nothing yet.
+    let mut s = connect(&db);
+    s.batch_execute("SET plwasm.max_cached_modules = 2").unwrap();
+    assert_eq!(scalar(&mut s, "SELECT a()"), 1);
+    assert_eq!(scalar(&mut s, "SELECT b()"), 2);
+    assert_eq!(scalar(&mut s, "SELECT a()"), 1);
+    assert_eq!(preparations(&mut s, "a()"), 1, "within the cap, a module is made ready once");
+    assert_eq!(scalar(&mut s, "SELECT c()"), 3, "a third module evicts b's, the least recently used");
+    assert_eq!(scalar(&mut s, "SELECT a()"), 1);
+    assert_eq!(preparations(&mut s, "a()"), 1, "a's module was kept");
+    assert_eq!(scalar(&mut s, "SELECT b()"), 2, "b still answers, from its module made ready again");
+    assert_eq!(preparations(&mut s, "b()"), 2, "b's module had been evicted");
+    // An ordinary role cannot raise the cap.
+    s.batch_execute("DROP ROLE IF EXISTS plwasm_it_module_cap; CREATE ROLE plwasm_it_module_cap; SET ROLE plwasm_it_module_cap")
+        .unwrap();
+    let error = s.batch_execute("SET plwasm.max_cached_modules = 100000").unwrap_err();
+    assert_eq!(sqlstate(&error), "42501");
+    s.batch_execute("RESET ROLE; DROP ROLE plwasm_it_module_cap").unwrap();
+    drop(s);
+    drop_database(&db);
+}
