@@ -2,8 +2,10 @@
 //!
 //! PostgreSQL's own signal handlers stay in charge: they set InterruptPending (and QueryCancelPending
 //! or ProcDiePending). A ticker thread, with every signal blocked so that signals keep going to the
-//! main thread, looks at InterruptPending every 2 ms while a guest runs (every 50 ms otherwise) and,
-//! when it is set, advances the engine's epoch. The guest's next epoch check (at a loop back-edge or a function entry) runs the
+//! main thread, looks at InterruptPending every 2 ms while guests run and, when it is set, advances
+//! the engine's epoch. After 50 ms without a guest it parks (waking every 50 ms), and the next call
+//! into a guest wakes it, so an idle backend costs next to nothing and a cancel still lands within
+//! a tick or two of the guest starting. The guest's next epoch check (at a loop back-edge or a function entry) runs the
 //! store's deadline callback on the main thread; if a cancel or termination is pending it stops the
 //! guest. Once the guest has returned, PostgreSQL's ProcessInterrupts raises its own error (57014) or
 //! ends the backend.
@@ -11,25 +13,43 @@
 use crate::instance::StoreData;
 use pgrx::pg_sys;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 use std::time::Duration;
 use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
-/// How often the ticker looks at InterruptPending while a guest runs: the cancel latency it adds.
+/// How often the ticker looks at InterruptPending while guests run: the cancel latency it adds.
 const TICK: Duration = Duration::from_millis(2);
-/// How long it sleeps while no guest runs, so that idle backends cost next to nothing.
+/// Ticks without a guest running after which the ticker parks.
+const QUIET_TICKS_BEFORE_PARKING: u32 = 25;
+/// How long a parked ticker sleeps unless a call wakes it.
 const IDLE_TICK: Duration = Duration::from_millis(50);
 
 /// Set by the backend's main thread while guest code runs.
 static GUEST_RUNNING: AtomicBool = AtomicBool::new(false);
+/// Set by the ticker while it is parked.
+static TICKER_PARKED: AtomicBool = AtomicBool::new(false);
+/// The ticker thread, to wake it.
+static TICKER: OnceLock<std::thread::Thread> = OnceLock::new();
 
 /// Run `f` (which enters the guest) with the ticker watching closely.
 #[inline(always)]
 pub fn while_running<R>(f: impl FnOnce() -> R) -> R {
     GUEST_RUNNING.store(true, Ordering::Relaxed);
+    // Relaxed on this per-call path: in the rare race where the ticker parks just as a guest
+    // starts, it wakes by itself after IDLE_TICK, which is what a missed wake costs.
+    if TICKER_PARKED.load(Ordering::Relaxed) {
+        wake_ticker();
+    }
     let result = f();
     GUEST_RUNNING.store(false, Ordering::Relaxed);
     result
+}
+
+#[cold]
+fn wake_ticker() {
+    if let Some(ticker) = TICKER.get() {
+        ticker.unpark();
+    }
 }
 
 /// Start the ticker for this backend's engine (once).
@@ -45,17 +65,31 @@ pub fn start_ticker(engine: &Engine) {
             libc::sigfillset(&mut all);
             libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut previous);
             let spawned = std::thread::Builder::new().name("plwasm-ticker".into()).stack_size(64 * 1024).spawn(move || {
-                let mut running = false;
+                let mut quiet_ticks = 0;
                 loop {
-                    std::thread::sleep(if running { TICK } else { IDLE_TICK });
-                    running = GUEST_RUNNING.load(Ordering::Relaxed);
-                    if running && interrupt_pending() {
-                        engine.increment_epoch();
+                    if quiet_ticks < QUIET_TICKS_BEFORE_PARKING {
+                        std::thread::sleep(TICK);
+                    } else {
+                        TICKER_PARKED.store(true, Ordering::SeqCst);
+                        if !GUEST_RUNNING.load(Ordering::SeqCst) {
+                            std::thread::park_timeout(IDLE_TICK);
+                        }
+                        TICKER_PARKED.store(false, Ordering::SeqCst);
+                        quiet_ticks = 0;
+                    }
+                    if GUEST_RUNNING.load(Ordering::Relaxed) {
+                        quiet_ticks = 0;
+                        if interrupt_pending() {
+                            engine.increment_epoch();
+                        }
+                    } else {
+                        quiet_ticks += 1;
                     }
                 }
             });
             libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut());
-            spawned.expect("spawning the plwasm interrupt ticker");
+            let ticker = spawned.expect("spawning the plwasm interrupt ticker");
+            let _ = TICKER.set(ticker.thread().clone());
         }
     });
 }
