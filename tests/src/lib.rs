@@ -1,6 +1,8 @@
 //! Helpers for plwasm's tests: reach the server scripts/test.sh started, make fresh databases with the
 //! extension and the example guests installed, and read guest binaries.
 
+pub mod fuzz;
+
 use postgres::{Client, NoTls};
 use std::path::PathBuf;
 use std::sync::Once;
