@@ -2,6 +2,7 @@
 //! extension and the example guests installed, and read guest binaries.
 
 pub mod fuzz;
+pub mod soak;
 
 use postgres::{Client, NoTls};
 use std::path::PathBuf;
