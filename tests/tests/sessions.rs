@@ -170,13 +170,17 @@ fn instances_beyond_the_cap_are_evicted_least_recently_used_first() {
     assert_eq!(scalar(&mut s, "SELECT next1()"), 1, "counter1 starts over in a new instance (evicting counter2's)");
     assert_eq!(scalar(&mut s, "SELECT next3()"), 2, "counter3's instance was kept");
     assert_eq!(scalar(&mut s, "SELECT next2()"), 1, "counter2 was evicted");
-    // An ordinary role cannot raise the cap.
-    s.batch_execute("DROP ROLE IF EXISTS plwasm_it_capped; CREATE ROLE plwasm_it_capped; SET ROLE plwasm_it_capped").unwrap();
-    let error = s.batch_execute("SET plwasm.max_cached_instances = 100000").unwrap_err();
-    assert_eq!(sqlstate(&error), "42501");
-    s.batch_execute("RESET ROLE; DROP ROLE plwasm_it_capped").unwrap();
+    ordinary_role_cannot_raise(&mut s, "plwasm.max_cached_instances");
     drop(s);
     drop_database(&db);
+}
+
+/// A superuser-only cap: an ordinary role's attempt to raise it is refused (42501).
+fn ordinary_role_cannot_raise(s: &mut postgres::Client, setting: &str) {
+    s.batch_execute("DROP ROLE IF EXISTS plwasm_it_capped; CREATE ROLE plwasm_it_capped; SET ROLE plwasm_it_capped").unwrap();
+    let error = s.batch_execute(&format!("SET {setting} = 100000")).unwrap_err();
+    assert_eq!(sqlstate(&error), "42501", "an ordinary role raising {setting}");
+    s.batch_execute("RESET ROLE; DROP ROLE plwasm_it_capped").unwrap();
 }
 
 /// How often this session made `function`'s module ready: compiled, or loaded precompiled.
@@ -209,12 +213,7 @@ fn compiled_modules_beyond_the_cap_are_evicted_least_recently_used_first() {
     assert_eq!(preparations(&mut s, "a()"), 1, "a's module was kept");
     assert_eq!(scalar(&mut s, "SELECT b()"), 2, "b still answers, from its module made ready again");
     assert_eq!(preparations(&mut s, "b()"), 2, "b's module had been evicted");
-    // An ordinary role cannot raise the cap.
-    s.batch_execute("DROP ROLE IF EXISTS plwasm_it_module_cap; CREATE ROLE plwasm_it_module_cap; SET ROLE plwasm_it_module_cap")
-        .unwrap();
-    let error = s.batch_execute("SET plwasm.max_cached_modules = 100000").unwrap_err();
-    assert_eq!(sqlstate(&error), "42501");
-    s.batch_execute("RESET ROLE; DROP ROLE plwasm_it_module_cap").unwrap();
+    ordinary_role_cannot_raise(&mut s, "plwasm.max_cached_modules");
     drop(s);
     drop_database(&db);
 }
