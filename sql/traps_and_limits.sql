@@ -85,10 +85,19 @@ CREATE FUNCTION table_bomb() RETURNS int LANGUAGE wasm
 AS $$ (module (table 1 funcref) (func (export "table_bomb") (result i32) ref.null func i32.const 2000000 table.grow)) $$;
 SELECT table_bomb();
 
--- Who may change the limits: any role may lower its fuel; only superusers may set the ceilings.
+-- Who may change the limits: any role may lower its fuel and memory; only superusers may set the ceilings.
 CREATE ROLE plwasm_regress_carol;
 SET plwasm.max_fuel_per_call = 50000;
+SET plwasm.max_memory = '2MB';
 SET ROLE plwasm_regress_carol;
+-- carol lowers her memory below the ceiling: her limit is the one that stops the growth.
+SET plwasm.memory_limit = '1MB';
+SELECT grow(10) AS within_her_limit;
+SELECT grow(20);
+-- and may not go past the ceiling by raising her own limit.
+SET plwasm.memory_limit = '4GB';
+SELECT grow(40);
+RESET plwasm.memory_limit;
 SET plwasm.max_fuel_per_call = 2000000000;
 SET plwasm.max_memory = '4GB';
 SET plwasm.max_module_size = '1GB';
@@ -99,11 +108,13 @@ SET plwasm.fuel_per_call = 1000;
 SELECT count_to(10000);
 RESET ROLE;
 RESET plwasm.max_fuel_per_call;
+RESET plwasm.max_memory;
 RESET plwasm.fuel_per_call;
 DROP ROLE plwasm_regress_carol;
 SHOW plwasm.fuel_per_call;
 SHOW plwasm.max_fuel_per_call;
 SHOW plwasm.max_memory;
+SHOW plwasm.memory_limit;
 SHOW plwasm.max_module_size;
 SHOW plwasm.max_stack;
 SELECT 'still serving' AS status;

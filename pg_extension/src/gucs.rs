@@ -12,6 +12,8 @@ pub const DEFAULT_FUEL: i32 = 1_000_000_000;
 pub static FUEL_PER_CALL: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_FUEL);
 pub static MAX_FUEL_PER_CALL: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_FUEL);
 pub static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(256);
+/// A role's own, lower memory limit; the effective limit is the least of it and MAX_MEMORY_MB.
+pub static MEMORY_LIMIT_MB: GucSetting<i32> = GucSetting::<i32>::new(4096);
 pub static MAX_MODULE_SIZE_KB: GucSetting<i32> = GucSetting::<i32>::new(16 * 1024);
 pub static MAX_STACK_KB: GucSetting<i32> = GucSetting::<i32>::new(512);
 pub static MAX_CACHED_INSTANCES: GucSetting<i32> = GucSetting::<i32>::new(64);
@@ -73,6 +75,16 @@ pub fn register() {
         1,
         4096,
         GucContext::Suset,
+        GucFlags::UNIT_MB,
+    );
+    GucRegistry::define_int_guc(
+        c"plwasm.memory_limit",
+        c"Largest linear memory this role's wasm instances may have.",
+        c"Any role may lower it; it is clamped to plwasm.max_memory.",
+        &MEMORY_LIMIT_MB,
+        1,
+        4096,
+        GucContext::Userset,
         GucFlags::UNIT_MB,
     );
     GucRegistry::define_int_guc(
@@ -166,9 +178,13 @@ pub fn fuel_per_call() -> u64 {
     read_int(&FUEL_PER_CALL).min(read_int(&MAX_FUEL_PER_CALL)) as u64
 }
 
+/// The memory cap for a call and the setting it comes from: the role's plwasm.memory_limit, never
+/// above the superuser's plwasm.max_memory.
 #[inline]
-pub fn max_memory_bytes() -> usize {
-    read_int(&MAX_MEMORY_MB) as usize * 1024 * 1024
+pub fn memory_limit() -> (usize, &'static str) {
+    let (limit, ceiling) = (read_int(&MEMORY_LIMIT_MB), read_int(&MAX_MEMORY_MB));
+    let (megabytes, setting) = if limit < ceiling { (limit, "plwasm.memory_limit") } else { (ceiling, "plwasm.max_memory") };
+    (megabytes as usize * 1024 * 1024, setting)
 }
 
 pub fn max_module_size_bytes() -> usize {

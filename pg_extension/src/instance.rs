@@ -25,14 +25,18 @@ pub struct StoreData {
 #[derive(Default)]
 pub struct InstanceLimits {
     pub max_memory_bytes: usize,
+    /// The setting the memory cap comes from, for the error message.
+    pub memory_setting: &'static str,
 }
 
-/// A guest tried to grow past plwasm.max_memory (or past the table cap).
+/// A guest tried to grow past its memory limit (or past the table cap).
 #[derive(Debug)]
 pub struct LimitExceeded {
     pub what: &'static str,
     pub desired: usize,
     pub limit: usize,
+    /// The setting that gave the limit (memory only).
+    pub setting: &'static str,
 }
 
 impl fmt::Display for LimitExceeded {
@@ -40,8 +44,8 @@ impl fmt::Display for LimitExceeded {
         match self.what {
             "memory" => write!(
                 f,
-                "wasm memory would grow to {} bytes, past plwasm.max_memory ({} bytes)",
-                self.desired, self.limit
+                "wasm memory would grow to {} bytes, past {} ({} bytes)",
+                self.desired, self.setting, self.limit
             ),
             _ => write!(f, "wasm {} would grow to {} elements, past the limit of {}", self.what, self.desired, self.limit),
         }
@@ -57,6 +61,7 @@ impl ResourceLimiter for InstanceLimits {
                 what: "memory",
                 desired,
                 limit: self.max_memory_bytes,
+                setting: self.memory_setting,
             }));
         }
         Ok(true)
@@ -64,7 +69,7 @@ impl ResourceLimiter for InstanceLimits {
 
     fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > MAX_TABLE_ELEMENTS {
-            return Err(wasmtime::Error::new(LimitExceeded { what: "table", desired, limit: MAX_TABLE_ELEMENTS }));
+            return Err(wasmtime::Error::new(LimitExceeded { what: "table", desired, limit: MAX_TABLE_ELEMENTS, setting: "" }));
         }
         Ok(true)
     }
@@ -143,7 +148,8 @@ impl LiveInstance {
     /// superuser turned fuel metering off for this backend: then only interrupts bound the call).
     #[inline]
     pub fn arm(store: &mut Store<StoreData>) -> u64 {
-        store.data_mut().limits.max_memory_bytes = gucs::max_memory_bytes();
+        let limits = &mut store.data_mut().limits;
+        (limits.max_memory_bytes, limits.memory_setting) = gucs::memory_limit();
         if !engine::meters_fuel() {
             return 0;
         }

@@ -9,7 +9,11 @@ use wasmtime::{Trap, WasmBacktrace};
 pub fn classify(error: &wasmtime::Error) -> PlWasmError {
     if let Some(limit) = error.downcast_ref::<LimitExceeded>() {
         let error = PlWasmError::new(ErrorKind::OutOfMemory, limit.to_string());
-        if limit.what == "memory" { error.with_hint("A superuser can raise plwasm.max_memory.") } else { error }
+        match (limit.what, limit.setting) {
+            ("memory", "plwasm.memory_limit") => error.with_hint("plwasm.memory_limit was lowered; RESET it or raise it, up to plwasm.max_memory."),
+            ("memory", _) => error.with_hint("A superuser can raise plwasm.max_memory."),
+            _ => error,
+        }
     } else if let Some(exit) = error.downcast_ref::<ProcExit>() {
         PlWasmError::new(ErrorKind::Trap, exit.to_string())
     } else if let Some(trap) = error.downcast_ref::<Trap>() {

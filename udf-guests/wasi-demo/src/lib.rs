@@ -35,3 +35,19 @@ pub extern "C" fn clock_works() -> i32 {
     let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
     since_epoch.map(|d| d.as_secs() > 1_577_836_800).unwrap_or(false) as i32
 }
+
+#[link(wasm_import_module = "wasi_snapshot_preview1")]
+extern "C" {
+    /// WASI preview 1 `random_get(buf, len) -> errno`.
+    #[link_name = "random_get"]
+    fn wasi_random_get(buf: *mut u8, len: usize) -> u16;
+}
+
+/// `randomness_works() RETURNS boolean`: random_get succeeds, and two draws of 32 bytes differ.
+#[no_mangle]
+pub extern "C" fn randomness_works() -> i32 {
+    let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+    // SAFETY: each buffer is 32 writable bytes for the duration of the call.
+    let ok = unsafe { wasi_random_get(a.as_mut_ptr(), a.len()) == 0 && wasi_random_get(b.as_mut_ptr(), b.len()) == 0 };
+    (ok && a != b) as i32
+}
