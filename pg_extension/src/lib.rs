@@ -1,30 +1,13 @@
 //! plwasm: LANGUAGE wasm for PostgreSQL. Entry points and the language's DDL; the work is in the modules.
 
-mod abi;
-mod aggregate;
-mod cache;
-mod code_cache;
-mod engine;
-mod error;
-mod gucs;
-mod handler;
-mod inline;
-mod instance;
-mod interrupts;
-mod marshal;
-mod module_store;
-mod pg_array;
-mod proc;
-mod record;
-mod set_result;
-mod source;
-mod stats;
-mod store_table;
-mod support;
-mod traps;
-mod types;
-mod validator;
-mod wasi;
+// The layers, top to bottom: each uses only the ones below it (docs/architecture.md).
+mod fmgr; // what PostgreSQL's function manager calls: handler, validator, DO blocks, aggregates
+mod function; // a function's definition and the checking pipeline: body → module → entry → binding
+mod catalog; // stored modules
+mod abi; // values crossing into and out of a guest
+mod guest; // wasmtime: engine, modules, instances, the one way into guest code
+mod error; // one error type with its SQLSTATE
+mod gucs; // settings
 
 use error::OrRaise;
 use pgrx::pg_sys;
@@ -40,7 +23,7 @@ mod plwasm {}
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     gucs::register();
-    cache::register_invalidation_callback();
+    catalog::register_invalidation_callback();
 }
 
 /// Declares a C function to PostgreSQL as using the version-1 calling convention.
@@ -67,7 +50,7 @@ v1_function_info!(pg_finfo_plwasm_inline_handler);
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn plwasm_call_handler(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     // SAFETY: PostgreSQL passes a valid fcinfo for a function of this language.
-    unsafe { handler::call(fcinfo) }
+    unsafe { fmgr::handler::call(fcinfo) }
 }
 
 /// Checks a LANGUAGE wasm function at CREATE FUNCTION.
@@ -78,7 +61,7 @@ pub unsafe extern "C-unwind" fn plwasm_call_handler(fcinfo: pg_sys::FunctionCall
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn plwasm_validator(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     // SAFETY: PostgreSQL passes a valid fcinfo whose argument is the function's oid.
-    unsafe { validator::validate(fcinfo) }.or_raise();
+    unsafe { fmgr::validator::validate(fcinfo) }.or_raise();
     pg_sys::Datum::from(0)
 }
 
@@ -90,7 +73,7 @@ pub unsafe extern "C-unwind" fn plwasm_validator(fcinfo: pg_sys::FunctionCallInf
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn plwasm_inline_handler(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     // SAFETY: PostgreSQL passes a valid fcinfo whose argument is an InlineCodeBlock.
-    unsafe { inline::run(fcinfo) }.or_raise();
+    unsafe { fmgr::inline::run(fcinfo) }.or_raise();
     pg_sys::Datum::from(0)
 }
 

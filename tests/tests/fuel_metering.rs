@@ -42,6 +42,35 @@ fn without_metering_fuel_no_longer_bounds_a_call_but_timeouts_still_do() {
     drop_database(&db);
 }
 
+/// A guest whose allocator never returns: every entry into a guest, the allocator's included, runs
+/// under the interrupt watch (before the one seam, `plwasm_alloc` did not, so without fuel nothing
+/// could stop it).
+const LOOPING_ALLOCATOR: &str = "CREATE FUNCTION text_length(t text) RETURNS int STRICT LANGUAGE wasm AS $$
+    (module
+      (memory (export \"memory\") 1)
+      (func (export \"plwasm_alloc\") (param i32 i32) (result i32) (loop $forever (br $forever)) (i32.const 0))
+      (func (export \"text_length\") (param i32 i32) (result i32) (local.get 1))) $$";
+
+#[test]
+fn a_looping_allocator_is_cancelled_without_fuel_metering() {
+    let db = fresh_database("it_looping_allocator");
+    connect(&db).batch_execute(LOOPING_ALLOCATOR).unwrap();
+    let mut unmetered = connect_with_options(&db, "-c plwasm.fuel_metering=off");
+    unmetered.batch_execute("SET statement_timeout = '300ms'").unwrap();
+    let error = unmetered.query_one("SELECT text_length('abc')", &[]).unwrap_err();
+    assert_eq!(sqlstate(&error), "57014", "statement_timeout stops the guest's allocator");
+    unmetered.batch_execute("RESET statement_timeout").unwrap();
+    let alive: i32 = unmetered.query_one("SELECT 1", &[]).unwrap().get(0);
+    assert_eq!(alive, 1, "and the backend keeps serving");
+
+    let mut metered = connect(&db);
+    metered.batch_execute("SET plwasm.fuel_per_call = 100000").unwrap();
+    let error = metered.query_one("SELECT text_length('abc')", &[]).unwrap_err();
+    assert_eq!(sqlstate(&error), "54000", "with metering, the allocator runs out of fuel like any call");
+    drop((metered, unmetered));
+    drop_database(&db);
+}
+
 #[test]
 fn an_ordinary_role_cannot_turn_metering_off() {
     let db = fresh_database("it_fuel_metering_role");

@@ -1,25 +1,22 @@
 //! Variable-length values through guest memory (docs/abi.md): text, bytea and arrays are copied into
 //! one argument region the guest allocated once, and results are copied out of the guest's buffer.
 
+use super::types::{ScalarType, ValueType};
+use super::{array, scalar};
 use crate::error::{ErrorKind, PlWasmError, Result};
-use crate::instance::LiveInstance;
-use crate::pg_array;
-use crate::types::{ScalarType, ValueType};
-use crate::abi;
+use crate::guest::counters::Counters;
+use crate::guest::instance::LiveInstance;
+use plwasm_abi::names::ALLOC;
 use pgrx::pg_sys::{self, Datum};
 use wasmtime::ValRaw;
 
-/// Export through which the host asks the guest for memory: `(size i32, align i32) -> i32`.
-pub const ALLOC_EXPORT: &str = "plwasm_alloc";
-/// The guest's linear memory export.
-pub const MEMORY_EXPORT: &str = "memory";
 /// Smallest argument region the host asks for; it doubles as needed and is never given back.
-const MIN_REGION: usize = 4096;
+pub const MIN_REGION: usize = 4096;
 
 // PostgreSQL's own text conversions for the types that travel in text form. Declared here as plain
 // symbols so they can be passed as PGFunction pointers; they are only ever called through
 // DirectFunctionCall (guarded by pgrx), after the guest has returned or before it runs.
-extern "C-unwind" {
+unsafe extern "C-unwind" {
     fn jsonb_in(fcinfo: pg_sys::FunctionCallInfo) -> Datum;
     fn jsonb_out(fcinfo: pg_sys::FunctionCallInfo) -> Datum;
     fn numeric_in(fcinfo: pg_sys::FunctionCallInfo) -> Datum;
@@ -35,30 +32,36 @@ pub struct Staged {
     guest_len: u32,
 }
 
-/// Find an argument's bytes. SAFETY: `datum` is a non-NULL value of the SQL type `ty`.
+/// Find an argument's bytes.
+///
+/// # Safety
+/// `datum` is a non-NULL value of the SQL type `ty`.
 pub unsafe fn stage(ty: ValueType, datum: Datum, argument: usize, slot: usize) -> Result<Staged> {
-    let (src, bytes, guest_len) = match ty {
-        ValueType::Text | ValueType::Bytea => {
-            let value = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
-            let len = pgrx::varlena::varsize_any_exhdr(value);
-            (pgrx::varlena::vardata_any(value) as *const u8, len, len)
-        }
-        ValueType::Jsonb | ValueType::Numeric => {
-            let output = if ty == ValueType::Jsonb { jsonb_out } else { numeric_out };
-            let text = pg_sys::DirectFunctionCall1Coll(Some(output), pg_sys::InvalidOid, datum);
-            let len = std::ffi::CStr::from_ptr(text.cast_mut_ptr()).to_bytes().len();
-            (text.cast_mut_ptr::<u8>() as *const u8, len, len)
-        }
-        ValueType::Array(element) => {
-            let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *const pg_sys::ArrayType;
-            let data = pg_array::elements(array, argument)?;
-            (data.data, data.count * element.size, data.count)
-        }
-        ValueType::Scalar(_) | ValueType::Record(_) => unreachable!("scalars go into parameters, records through record.rs"),
-    };
-    let guest_len = u32::try_from(guest_len)
-        .map_err(|_| PlWasmError::new(ErrorKind::ProgramLimit, format!("argument {argument} is too large for wasm32")))?;
-    Ok(Staged { slot, src, bytes, guest_len })
+    // SAFETY: as this function's caller guarantees (# Safety above).
+    unsafe {
+        let (src, bytes, guest_len) = match ty {
+            ValueType::Text | ValueType::Bytea => {
+                let value = pg_sys::pg_detoast_datum_packed(datum.cast_mut_ptr());
+                let len = pgrx::varlena::varsize_any_exhdr(value);
+                (pgrx::varlena::vardata_any(value) as *const u8, len, len)
+            }
+            ValueType::Jsonb | ValueType::Numeric => {
+                let output = if ty == ValueType::Jsonb { jsonb_out } else { numeric_out };
+                let text = pg_sys::DirectFunctionCall1Coll(Some(output), pg_sys::InvalidOid, datum);
+                let len = std::ffi::CStr::from_ptr(text.cast_mut_ptr()).to_bytes().len();
+                (text.cast_mut_ptr::<u8>() as *const u8, len, len)
+            }
+            ValueType::Array(element) => {
+                let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *const pg_sys::ArrayType;
+                let data = array::elements(array, argument)?;
+                (data.data, data.count * element.size, data.count)
+            }
+            ValueType::Scalar(_) | ValueType::Record(_) => unreachable!("scalars go into parameters, records through record.rs"),
+        };
+        let guest_len = u32::try_from(guest_len)
+            .map_err(|_| PlWasmError::new(ErrorKind::ProgramLimit, format!("argument {argument} is too large for wasm32")))?;
+        Ok(Staged { slot, src, bytes, guest_len })
+    }
 }
 
 impl Staged {
@@ -80,18 +83,19 @@ fn round_up(n: usize) -> usize {
 }
 
 /// Copy staged arguments into the instance's argument region and fill their (pointer, length) slots.
-/// Any error here is the guest's doing (its allocator trapped or lied): the caller discards the instance.
-pub fn copy_in(live: &mut LiveInstance, staged: &[Staged], slots: &mut [ValRaw]) -> std::result::Result<(), CopyError> {
+/// Any error here is the guest's doing (its allocator trapped or lied), and the instance is thrown away.
+pub fn copy_in(live: &mut LiveInstance, staged: &[Staged], slots: &mut [ValRaw], counters: &Counters) -> Result<()> {
     if staged.is_empty() {
         return Ok(());
     }
     let needed: usize = staged.iter().map(|s| round_up(s.bytes)).sum();
-    let base = live.argument_region(needed, MIN_REGION)?;
-    let memory = live.memory.expect("checked when the function was built: the module exports its memory");
-    let guest = memory.data_mut(&mut live.store);
+    let base = live.argument_region(needed, MIN_REGION, counters)?;
+    let guest = live.memory_mut().expect("checked when the function was built: the module exports its memory");
     let mut offset = base;
     for s in staged {
-        let target = guest.get_mut(offset..offset + s.bytes).ok_or_else(|| CopyError::Host(outside_memory("plwasm_alloc")))?;
+        let Some(target) = guest.get_mut(offset..offset + s.bytes) else {
+            return Err(live.reject(counters, outside_memory(ALLOC)));
+        };
         // SAFETY: `src` holds `bytes` bytes of a detoasted datum that lives until the call ends.
         target.copy_from_slice(unsafe { std::slice::from_raw_parts(s.src, s.bytes) });
         slots[s.slot] = ValRaw::i32(offset as i32);
@@ -101,10 +105,23 @@ pub fn copy_in(live: &mut LiveInstance, staged: &[Staged], slots: &mut [ValRaw])
     Ok(())
 }
 
-/// Why copying into the guest failed: its allocator failed (a wasm error) or returned a bad buffer.
-pub enum CopyError {
-    Guest(wasmtime::Error),
-    Host(PlWasmError),
+/// Copy contiguous columns into the instance's argument region, 8-byte aligned one after another, and
+/// return where each starts: one batch of an aggregate's rows.
+pub fn copy_columns_in(live: &mut LiveInstance, columns: &[&[u8]], counters: &Counters) -> Result<Vec<usize>> {
+    let needed: usize = columns.iter().map(|c| round_up(c.len())).sum();
+    let base = live.argument_region(needed, MIN_REGION, counters)?;
+    let guest = live.memory_mut().expect("checked when the function was built: the module exports its memory");
+    let mut offset = base;
+    let mut starts = Vec::with_capacity(columns.len());
+    for column in columns {
+        let Some(target) = guest.get_mut(offset..offset + column.len()) else {
+            return Err(live.reject(counters, outside_memory(ALLOC)));
+        };
+        target.copy_from_slice(column);
+        starts.push(offset);
+        offset += round_up(column.len());
+    }
+    Ok(starts)
 }
 
 pub fn outside_memory(what: &str) -> PlWasmError {
@@ -112,17 +129,19 @@ pub fn outside_memory(what: &str) -> PlWasmError {
 }
 
 /// Copy a result out of guest memory: `packed` is `(length << 32) | pointer`.
-/// SAFETY: called right after the guest returned, with no wasm frames on the stack.
+///
+/// # Safety
+/// called right after the guest returned, with no wasm frames on the stack.
 pub unsafe fn copy_out(ty: ValueType, packed: i64, live: &LiveInstance) -> Result<Datum> {
-    let len = (packed as u64 >> 32) as usize;
-    let element_size = match ty {
-        ValueType::Array(element) => element.size,
-        _ => 1,
-    };
-    let bytes = result_bytes(packed, element_size, live)?;
-    match ty {
-        ValueType::Record(record) => crate::record::decode(record, bytes),
-        other => datum_from_bytes(other, bytes, len),
+    // SAFETY: as this function's caller guarantees (# Safety above).
+    unsafe {
+        let len = (packed as u64 >> 32) as usize;
+        let element_size = match ty {
+            ValueType::Array(element) => element.size,
+            _ => 1,
+        };
+        let bytes = result_bytes(packed, element_size, live)?;
+        datum_from_bytes(ty, bytes, len)
     }
 }
 
@@ -131,44 +150,50 @@ pub unsafe fn copy_out(ty: ValueType, packed: i64, live: &LiveInstance) -> Resul
 pub fn result_bytes(packed: i64, element_size: usize, live: &LiveInstance) -> Result<&[u8]> {
     let ptr = packed as u32 as usize;
     let len = (packed as u64 >> 32) as usize;
-    let memory = live.memory.expect("checked when the function was built: the module exports its memory");
-    let size =
-        len.checked_mul(element_size).filter(|&b| b <= pg_array::MAX_DATA_BYTES).ok_or_else(|| too_large(len))?;
-    memory.data(&live.store).get(ptr..ptr + size).ok_or_else(|| outside_memory("the function"))
+    let memory = live.memory().expect("checked when the function was built: the module exports its memory");
+    let size = len.checked_mul(element_size).filter(|&b| b <= array::MAX_DATA_BYTES).ok_or_else(|| too_large(len))?;
+    memory.get(ptr..ptr + size).ok_or_else(|| outside_memory("the function"))
 }
 
 /// A Datum of type `ty` from bytes the guest produced (`count` elements for arrays), after checking
 /// what PostgreSQL would reject. Used for results and for the fields of record results.
+///
+/// # Safety
+/// Called in a backend with no wasm frames on the stack: builds Datums in the current memory context,
+/// and PostgreSQL's input functions may raise.
 pub unsafe fn datum_from_bytes(ty: ValueType, bytes: &[u8], count: usize) -> Result<Datum> {
-    match ty {
-        ValueType::Text | ValueType::Bytea => {
-            if ty == ValueType::Text {
-                check_encoding(bytes)?;
+    // SAFETY: as this function's caller guarantees (# Safety above).
+    unsafe {
+        match ty {
+            ValueType::Text | ValueType::Bytea => {
+                if ty == ValueType::Text {
+                    check_encoding(bytes)?;
+                }
+                Ok(Datum::from(pgrx::varlena::rust_byte_slice_to_bytea(bytes).into_pg()))
             }
-            Ok(Datum::from(pgrx::varlena::rust_byte_slice_to_bytea(bytes).into_pg()))
+            ValueType::Jsonb | ValueType::Numeric => {
+                check_encoding(bytes)?;
+                // The input functions raise PostgreSQL's own error (22P02) for malformed text.
+                let text = std::ffi::CString::new(bytes).expect("check_encoding refused NUL bytes");
+                let text = pg_sys::Datum::from(pg_sys::pstrdup(text.as_ptr()));
+                Ok(if ty == ValueType::Jsonb {
+                    pg_sys::DirectFunctionCall1Coll(Some(jsonb_in), pg_sys::InvalidOid, text)
+                } else {
+                    pg_sys::DirectFunctionCall3Coll(
+                        Some(numeric_in),
+                        pg_sys::InvalidOid,
+                        text,
+                        pg_sys::Datum::from(pg_sys::InvalidOid),
+                        pg_sys::Datum::from(-1i32),
+                    )
+                })
+            }
+            ValueType::Array(element) => {
+                check_elements(element.scalar, bytes)?;
+                Ok(array::build(element, bytes.as_ptr(), count))
+            }
+            ValueType::Scalar(_) | ValueType::Record(_) => unreachable!("scalars come back as Wasm values, records via record.rs"),
         }
-        ValueType::Jsonb | ValueType::Numeric => {
-            check_encoding(bytes)?;
-            // The input functions raise PostgreSQL's own error (22P02) for malformed text.
-            let text = std::ffi::CString::new(bytes).expect("check_encoding refused NUL bytes");
-            let text = pg_sys::Datum::from(pg_sys::pstrdup(text.as_ptr()));
-            Ok(if ty == ValueType::Jsonb {
-                pg_sys::DirectFunctionCall1Coll(Some(jsonb_in), pg_sys::InvalidOid, text)
-            } else {
-                pg_sys::DirectFunctionCall3Coll(
-                    Some(numeric_in),
-                    pg_sys::InvalidOid,
-                    text,
-                    pg_sys::Datum::from(pg_sys::InvalidOid),
-                    pg_sys::Datum::from(-1i32),
-                )
-            })
-        }
-        ValueType::Array(element) => {
-            check_elements(element.scalar, bytes)?;
-            Ok(pg_array::build(element, bytes.as_ptr(), count))
-        }
-        ValueType::Scalar(_) | ValueType::Record(_) => unreachable!("scalars come back as Wasm values, records via record.rs"),
     }
 }
 
@@ -214,7 +239,7 @@ fn check_elements(scalar: ScalarType, bytes: &[u8]) -> Result<()> {
                 } else {
                     ValRaw::i64(i64::from_le_bytes(chunk.try_into().unwrap()))
                 };
-                abi::from_raw(scalar, raw)?;
+                scalar::from_raw(scalar, raw)?;
             }
             Ok(())
         }

@@ -2,9 +2,10 @@
 //! configuration (little-endian, fixed-width integers, u64 lengths): one field per attribute in
 //! attribute order, each an Option (a 0 byte for NULL, or 1 and the value). docs/abi.md has the table.
 
+use super::types::{type_name, RecordType, ScalarType, ValueType};
+use super::{array, memory, scalar};
 use crate::error::{ErrorKind, PlWasmError, Result};
-use crate::types::{RecordType, ScalarType, ValueType};
-use crate::{abi, pg_array};
+use plwasm_abi::encoding::{self, Malformed};
 use pgrx::pg_sys::{self, Datum, Oid};
 use wasmtime::ValRaw;
 
@@ -24,180 +25,188 @@ pub fn plan(record: RecordType) -> Result<RecordPlan> {
     }
 }
 
-/// The plan of an already pinned tuple descriptor. SAFETY: `tupdesc` is valid while this runs.
+/// The plan of an already pinned tuple descriptor.
+///
+/// # Safety
+/// `tupdesc` is valid while this runs.
 pub unsafe fn plan_from(tupdesc: pg_sys::TupleDesc, type_oid: Oid) -> Result<RecordPlan> {
-    {
-        let attrs = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize);
-        let fields: Result<Vec<Option<ValueType>>> = attrs
-            .iter()
-            .map(|a| {
-                if a.attisdropped {
-                    return Ok(None);
-                }
-                match ValueType::from_oid(a.atttypid) {
-                    Some(ValueType::Record(_)) | None => Err(PlWasmError::definition(format!(
-                        "field \"{}\" of type {} has a type records cannot carry yet: {}",
-                        std::ffi::CStr::from_ptr(a.attname.data.as_ptr()).to_string_lossy(),
-                        crate::types::type_name(type_oid),
-                        crate::types::type_name(a.atttypid)
-                    ))),
-                    Some(v) => Ok(Some(v)),
-                }
-            })
-            .collect();
-        Ok(RecordPlan { fields: fields? })
+    // SAFETY: as this function's caller guarantees (# Safety above).
+    unsafe {
+        {
+            let attrs = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize);
+            let fields: Result<Vec<Option<ValueType>>> = attrs
+                .iter()
+                .map(|a| {
+                    if a.attisdropped {
+                        return Ok(None);
+                    }
+                    match ValueType::from_oid(a.atttypid) {
+                        Some(ValueType::Record(_)) | None => Err(PlWasmError::definition(format!(
+                            "field \"{}\" of type {} has a type records cannot carry yet: {}",
+                            std::ffi::CStr::from_ptr(a.attname.data.as_ptr()).to_string_lossy(),
+                            type_name(type_oid),
+                            type_name(a.atttypid)
+                        ))),
+                        Some(v) => Ok(Some(v)),
+                    }
+                })
+                .collect();
+            Ok(RecordPlan { fields: fields? })
+        }
     }
 }
 
-/// Encode a composite datum into `out`. SAFETY: `datum` is a non-NULL value of a composite type.
+/// Encode a composite datum into `out`.
+///
+/// # Safety
+/// `datum` is a non-NULL value of a composite type.
 pub unsafe fn encode(datum: Datum, out: &mut Vec<u8>) -> Result<()> {
-    out.clear();
-    let header = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
-    let type_oid = pgrx::htup::heap_tuple_header_get_type_id(header);
-    let typmod = pgrx::htup::heap_tuple_header_get_typmod(header);
-    let tupdesc = pg_sys::lookup_rowtype_tupdesc(type_oid, typmod);
-    let natts = (*tupdesc).natts as usize;
-    let mut tuple = pg_sys::HeapTupleData {
-        t_len: pgrx::varlena::varsize(header.cast()) as u32,
-        t_data: header,
-        ..Default::default()
-    };
-    let mut values = vec![Datum::from(0); natts];
-    let mut nulls = vec![false; natts];
-    pg_sys::heap_deform_tuple(&mut tuple, tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
-    let plan = plan_from(tupdesc, type_oid);
-    pg_sys::DecrTupleDescRefCount(tupdesc);
-    let plan = plan?;
-    for (i, field) in plan.fields.iter().enumerate() {
-        let Some(ty) = field else { continue };
-        if nulls[i] {
-            out.push(0);
-            continue;
-        }
-        out.push(1);
-        encode_value(*ty, values[i], out)?;
-    }
-    Ok(())
-}
-
-unsafe fn encode_value(ty: ValueType, datum: Datum, out: &mut Vec<u8>) -> Result<()> {
-    let bits = datum.value();
-    match ty {
-        ValueType::Scalar(s) => match s {
-            ScalarType::Int2 => out.extend_from_slice(&(bits as i16).to_le_bytes()),
-            ScalarType::Int4 | ScalarType::Date => out.extend_from_slice(&(bits as i32).to_le_bytes()),
-            ScalarType::Int8 | ScalarType::Timestamp | ScalarType::TimestampTz => {
-                out.extend_from_slice(&(bits as i64).to_le_bytes())
+    // SAFETY: as this function's caller guarantees (# Safety above).
+    unsafe {
+        out.clear();
+        let header = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
+        let type_oid = pgrx::htup::heap_tuple_header_get_type_id(header);
+        let typmod = pgrx::htup::heap_tuple_header_get_typmod(header);
+        let tupdesc = pg_sys::lookup_rowtype_tupdesc(type_oid, typmod);
+        let natts = (*tupdesc).natts as usize;
+        let mut tuple = pg_sys::HeapTupleData {
+            t_len: pgrx::varlena::varsize(header.cast()) as u32,
+            t_data: header,
+            ..Default::default()
+        };
+        let mut values = vec![Datum::from(0); natts];
+        let mut nulls = vec![false; natts];
+        pg_sys::heap_deform_tuple(&mut tuple, tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
+        let plan = plan_from(tupdesc, type_oid);
+        pg_sys::DecrTupleDescRefCount(tupdesc);
+        let plan = plan?;
+        for (i, field) in plan.fields.iter().enumerate() {
+            let Some(ty) = field else { continue };
+            if nulls[i] {
+                out.push(encoding::NONE);
+                continue;
             }
-            ScalarType::Float4 => out.extend_from_slice(&(bits as u32).to_le_bytes()),
-            ScalarType::Float8 => out.extend_from_slice(&(bits as u64).to_le_bytes()),
-            ScalarType::Bool => out.push(u8::from(bits as u8 != 0)),
-        },
-        other => {
-            // Everything else travels as its bytes (text forms for jsonb and numeric), with a u64 count.
-            let staged = crate::marshal::stage(other, datum, 0, 0)?;
-            let (src, bytes, count) = staged.parts();
-            out.extend_from_slice(&(count as u64).to_le_bytes());
-            out.extend_from_slice(std::slice::from_raw_parts(src, bytes));
+            out.push(encoding::SOME);
+            encode_value(*ty, values[i], out)?;
         }
+        Ok(())
     }
-    Ok(())
 }
 
-/// The guest's bytes, consumed from the front as values are decoded.
+/// Append one non-NULL field value.
+///
+/// # Safety
+/// `datum` is a non-NULL value of the SQL type `ty`.
+unsafe fn encode_value(ty: ValueType, datum: Datum, out: &mut Vec<u8>) -> Result<()> {
+    // SAFETY: as this function's caller guarantees (# Safety above).
+    unsafe {
+        let bits = datum.value();
+        match ty {
+            // The value's low bytes, as PostgreSQL keeps a fixed-width value in a Datum (a bool as 0 or 1).
+            ValueType::Scalar(ScalarType::Bool) => out.push(u8::from(bits as u8 != 0)),
+            ValueType::Scalar(s) => out.extend_from_slice(&(bits as u64).to_le_bytes()[..s.byte_size()]),
+            ValueType::Record(_) => unreachable!("plan_from refuses records inside records"),
+            other => {
+                // Everything else travels as its bytes (text forms for jsonb and numeric), with a u64 count.
+                let staged = memory::stage(other, datum, 0, 0)?;
+                let (src, bytes, count) = staged.parts();
+                out.extend_from_slice(&(count as u64).to_le_bytes());
+                out.extend_from_slice(std::slice::from_raw_parts(src, bytes));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The guest's bytes, consumed from the front as values are decoded (the contract's reader, with
+/// PostgreSQL values built from what it reads).
 pub struct Reader<'a> {
-    bytes: &'a [u8],
+    bytes: encoding::Reader<'a>,
 }
 
-fn malformed() -> PlWasmError {
+fn malformed(_: Malformed) -> PlWasmError {
     PlWasmError::new(ErrorKind::Trap, "the result's encoding is truncated or malformed")
 }
 
 impl<'a> Reader<'a> {
     pub fn new(bytes: &'a [u8]) -> Reader<'a> {
-        Reader { bytes }
-    }
-
-    pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        if self.bytes.len() < n {
-            return Err(malformed());
-        }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Ok(head)
+        Reader { bytes: encoding::Reader::new(bytes) }
     }
 
     pub fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        self.bytes.u64().map_err(malformed)
     }
 
-    /// An Option's tag: false for None (0), true for Some (1).
+    /// An Option's tag: whether a value follows.
     pub fn present(&mut self) -> Result<bool> {
-        match self.take(1)?[0] {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(malformed()),
-        }
+        self.bytes.present().map_err(malformed)
     }
 
     pub fn remaining(&self) -> usize {
-        self.bytes.len()
+        self.bytes.remaining()
     }
 
     /// Every byte was used: anything left over means the guest and the SQL type disagree.
     pub fn finish(&self) -> Result<()> {
-        if self.bytes.is_empty() { Ok(()) } else { Err(malformed()) }
+        self.bytes.finish().map_err(malformed)
     }
 
-    /// One non-NULL value of type `ty`. SAFETY: builds Datums in the current memory context.
+    /// One non-NULL value of type `ty`.
+    ///
+    /// # Safety
+    /// Called in a backend with no wasm frames on the stack: builds Datums in the current memory
+    /// context, and PostgreSQL's input functions may raise.
     pub unsafe fn value(&mut self, ty: ValueType) -> Result<Datum> {
-        match ty {
-            ValueType::Scalar(s) => {
-                let width = match s {
-                    ScalarType::Int2 => 2,
-                    ScalarType::Bool => 1,
-                    ScalarType::Int4 | ScalarType::Date | ScalarType::Float4 => 4,
-                    _ => 8,
-                };
-                let mut buf = [0u8; 8];
-                buf[..width].copy_from_slice(self.take(width)?);
-                let le = u64::from_le_bytes(buf);
-                let val = match s {
-                    ScalarType::Int2 => ValRaw::i32(le as u16 as i16 as i32),
-                    ScalarType::Bool if le > 1 => return Err(malformed()),
-                    ScalarType::Bool | ScalarType::Int4 | ScalarType::Date => ValRaw::i32(le as u32 as i32),
-                    ScalarType::Float4 => ValRaw::f32(le as u32),
-                    ScalarType::Float8 => ValRaw::f64(le),
-                    _ => ValRaw::i64(le as i64),
-                };
-                abi::from_raw(s, val)
+        // SAFETY: as this function's caller guarantees (# Safety above).
+        unsafe {
+            match ty {
+                ValueType::Scalar(s) => {
+                    let le = self.bytes.fixed(s.byte_size()).map_err(malformed)?;
+                    let val = match s {
+                        ScalarType::Int2 => ValRaw::i32(le as u16 as i16 as i32),
+                        ScalarType::Bool if le > 1 => return Err(malformed(Malformed)),
+                        ScalarType::Bool | ScalarType::Int4 | ScalarType::Date => ValRaw::i32(le as u32 as i32),
+                        ScalarType::Float4 => ValRaw::f32(le as u32),
+                        ScalarType::Float8 => ValRaw::f64(le),
+                        _ => ValRaw::i64(le as i64),
+                    };
+                    scalar::from_raw(s, val)
+                }
+                ValueType::Record(_) => Err(malformed(Malformed)),
+                other => {
+                    let count = self.u64()? as usize;
+                    let element = match other {
+                        ValueType::Array(e) => e.size,
+                        _ => 1,
+                    };
+                    let size =
+                        count.checked_mul(element).filter(|&n| n <= array::MAX_DATA_BYTES).ok_or(Malformed).map_err(malformed)?;
+                    let data = self.bytes.take(size).map_err(malformed)?;
+                    memory::datum_from_bytes(other, data, count)
+                }
             }
-            ValueType::Record(_) => Err(malformed()),
-            other => {
-                let count = self.u64()? as usize;
-                let element = match other {
-                    ValueType::Array(e) => e.size,
-                    _ => 1,
-                };
-                let size = count.checked_mul(element).filter(|&n| n <= pg_array::MAX_DATA_BYTES).ok_or_else(malformed)?;
-                let data = self.take(size)?;
-                crate::marshal::datum_from_bytes(other, data, count)
-            }
+    
         }
     }
 
     /// One record's fields into `values`/`nulls` (one slot per attribute, dropped ones left NULL).
-    /// SAFETY: as for `value`.
+    ///
+    /// # Safety
+    /// as for `value`.
     pub unsafe fn record(&mut self, plan: &RecordPlan, values: &mut [Datum], nulls: &mut [bool]) -> Result<()> {
-        for (i, field) in plan.fields.iter().enumerate() {
-            nulls[i] = true;
-            let Some(ty) = field else { continue };
-            if self.present()? {
-                values[i] = self.value(*ty)?;
-                nulls[i] = false;
+        // SAFETY: as this function's caller guarantees (# Safety above).
+        unsafe {
+            for (i, field) in plan.fields.iter().enumerate() {
+                nulls[i] = true;
+                let Some(ty) = field else { continue };
+                if self.present()? {
+                    values[i] = self.value(*ty)?;
+                    nulls[i] = false;
+                }
             }
+            Ok(())
+    
         }
-        Ok(())
     }
 }
 

@@ -2,7 +2,7 @@
 //! docs/abi.md is the contract this file implements.
 
 use crate::error::{ErrorKind, PlWasmError, Result};
-use crate::types::ScalarType;
+use super::types::ScalarType;
 use pgrx::pg_sys::Datum;
 use wasmtime::ValRaw;
 

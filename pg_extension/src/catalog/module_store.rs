@@ -3,12 +3,14 @@
 //! The table is private to the extension's owner. These functions check the caller's right (owner or
 //! superuser), then read and write the table as its owner, with fully qualified SQL so a caller's
 //! search_path cannot change what runs. Every change sends a relcache invalidation for the table,
-//! which every backend turns into a new module generation (see `cache.rs`).
+//! which every backend turns into a new module generation (see `generation.rs`).
 
-use crate::store_table;
-use crate::engine::{self, CompiledModule, Prepared};
+use super::names::is_valid_module_name;
+use super::{generation, store_table};
 use crate::error::{ErrorKind, OrRaise, PlWasmError, Result};
-use crate::source::{self, is_valid_module_name};
+use crate::guest::counters::Prepared;
+use crate::guest::module::CompiledModule;
+use crate::guest::modules;
 use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys::{self, Oid};
 use pgrx::prelude::*;
@@ -98,8 +100,8 @@ fn install(name: &str, wasm: &[u8]) -> Result<String> {
         return Err(PlWasmError::new(ErrorKind::InvalidParameter, format!("invalid wasm module name \"{name}\""))
             .with_hint("Module names are 1 to 63 letters, digits, _, - and ."));
     }
-    source::check_size(wasm.len())?;
-    let (compiled, _) = engine::compile(wasm).map_err(|e| {
+    modules::check_size(wasm.len())?;
+    let (compiled, _) = modules::compile(wasm).map_err(|e| {
         let message = format!("wasm module \"{name}\" is invalid: {}", e.message);
         PlWasmError { message, ..e }
     })?;
@@ -146,18 +148,11 @@ fn announce_change(relid: Oid) {
     unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) }
 }
 
-/// A stored module as loaded: the compiled module, how it was made ready, and the oid of
-/// the catalog table (whose invalidations announce changes).
-pub struct Loaded {
-    pub module: Rc<CompiledModule>,
-    pub prepared: Prepared,
-    pub store_relid: Oid,
-}
-
-/// Load a stored module by name, compiling it only if this backend has not seen its bytes.
-pub fn load(name: &str) -> Result<Loaded> {
+/// Load a stored module by name, compiling it only if this backend has not seen its bytes; says how
+/// the module was made ready.
+pub fn load(name: &str) -> Result<(Rc<CompiledModule>, Prepared)> {
     let table = store_table::find()?;
-    let loaded = |(module, prepared): (Rc<CompiledModule>, Prepared)| Loaded { module, prepared, store_relid: table.relid };
+    generation::note_store_relid(table.relid);
     let _as_owner = AsTableOwner::switch(table.owner);
     let missing = || {
         PlWasmError::definition(format!("wasm module \"{name}\" does not exist"))
@@ -166,15 +161,15 @@ pub fn load(name: &str) -> Result<Loaded> {
     // The bytes are only fetched (from TOAST) when this backend has not compiled them.
     let found = store_table::with_row(&table, name, |row| {
         let sha256 = row.sha256().unwrap_or_default();
-        match hex::decode(&sha256).ok().and_then(|h| h.try_into().ok()).and_then(|h| engine::cached(&h)) {
+        match hex::decode(&sha256).ok().and_then(|h| h.try_into().ok()).and_then(|h| modules::cached(&h)) {
             Some(module) => Ok(module),
             None => Err(row.wasm().unwrap_or_default()),
         }
     })?
     .ok_or_else(missing)?;
     match found {
-        Ok(module) => Ok(loaded((module, Prepared::AlreadyInBackend))),
-        Err(bytes) => engine::compile(&bytes).map(loaded),
+        Ok(module) => Ok((module, Prepared::AlreadyInBackend)),
+        Err(bytes) => modules::compile(&bytes),
     }
 }
 

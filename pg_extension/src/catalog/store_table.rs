@@ -64,11 +64,16 @@ impl ModuleRow {
         unsafe { self.column::<Vec<u8>>(self.wasm_column) }
     }
 
-    /// SAFETY: called while the row's scan is open.
+    /// # Safety
+    /// called while the row's scan is open.
     unsafe fn column<A: FromDatum>(&self, attnum: i32) -> Option<A> {
-        let mut isnull = false;
-        let datum = pg_sys::heap_getattr(self.tuple, attnum, self.desc, &mut isnull);
-        A::from_datum(datum, isnull)
+        // SAFETY: as this function's caller guarantees (# Safety above).
+        unsafe {
+            let mut isnull = false;
+            let datum = pg_sys::heap_getattr(self.tuple, attnum, self.desc, &mut isnull);
+            A::from_datum(datum, isnull)
+    
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! plwasm.backend_stats(): what this backend has done for each wasm function it called.
 
-use crate::cache;
+use crate::function::entries;
 use pgrx::pg_sys::Oid;
 use pgrx::prelude::*;
 
@@ -19,7 +19,7 @@ fn backend_stats() -> TableIterator<
         name!(fuel_consumed, i64),
     ),
 > {
-    let rows = cache::stats_snapshot().into_iter().map(|(oid, [calls, compiles, loads, inst, traps, fuel])| {
+    let rows = entries::stats_snapshot().into_iter().map(|(oid, [calls, compiles, loads, inst, traps, fuel])| {
         (oid, calls as i64, compiles as i64, loads as i64, inst as i64, traps as i64, fuel as i64)
     });
     TableIterator::new(rows.collect::<Vec<_>>())

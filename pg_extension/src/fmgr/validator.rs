@@ -1,25 +1,30 @@
 //! The validator, run by CREATE FUNCTION: types always, and the body too unless check_function_bodies is off.
 
-use crate::cache;
 use crate::error::Result;
-use crate::proc;
-use crate::types::Signature;
+use crate::function::{self, proc, signature::Signature};
 use pgrx::pg_sys::{self, Oid};
 
-/// SAFETY: `fcinfo` is a valid call of the validator, whose one argument is the function's oid.
+/// # Safety
+/// `fcinfo` is a valid call of the validator, whose one argument is the function's oid.
 pub unsafe fn validate(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
-    let function: Oid = Oid::from((*fcinfo).args.as_slice(1)[0].value.value() as u32);
-    if !pg_sys::CheckFunctionValidatorAccess((*(*fcinfo).flinfo).fn_oid, function) {
+    // SAFETY: the caller passes a valid fcinfo with one argument.
+    let (validator, function) = unsafe {
+        let function = Oid::from((*fcinfo).args.as_slice(1)[0].value.value() as u32);
+        ((*(*fcinfo).flinfo).fn_oid, function)
+    };
+    // SAFETY: checks the caller's rights on the function and its language; raises if it has none.
+    if !unsafe { pg_sys::CheckFunctionValidatorAccess(validator, function) } {
         return Ok(());
     }
     let info = proc::info(function)?;
     Signature::from_sql(&info.arg_types, info.ret_type, info.ret_typmod, info.returns_set)
         .map_err(|e| e.in_function(&info.display_name))?;
     // pg_restore and pg_dump scripts turn body checks off: the stored module may not be loaded yet.
-    if !pg_sys::check_function_bodies {
+    // SAFETY: a plain read of a GUC variable.
+    if !unsafe { pg_sys::check_function_bodies } {
         return Ok(());
     }
-    let (entry, prepared) = cache::build_entry(function, &info).map_err(|e| e.in_function(&info.display_name))?;
+    let (entry, prepared) = function::check_function(function, &info).map_err(|e| e.in_function(&info.display_name))?;
     // The module is now ready in this backend: count it for the function, as its first call would.
     entry.stats.count_preparation(prepared);
     Ok(())

@@ -1,7 +1,9 @@
-//! The three forms a function body may take: inline WAT, inline hex binary, or a stored module reference.
+//! Step 1 of the checking pipeline: the three forms a function body may take (inline WAT, an inline
+//! hex binary, or a stored module reference), read into a `ModuleSource`.
 
-use crate::error::{ErrorKind, PlWasmError, Result};
-use crate::gucs;
+use crate::catalog::is_valid_module_name;
+use crate::error::{PlWasmError, Result};
+use crate::guest::modules::check_size;
 
 /// A parsed function body (`prosrc`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,23 +50,4 @@ impl ModuleSource {
         }
         Ok(ModuleSource::Stored { module: module.to_string(), export: export.map(str::to_string) })
     }
-}
-
-/// Module names are 1 to 63 letters, digits, `_`, `-` and `.`, so `name:export` is unambiguous.
-pub fn is_valid_module_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-}
-
-/// Refuse modules larger than plwasm.max_module_size.
-pub fn check_size(len: usize) -> Result<()> {
-    let limit = gucs::max_module_size_bytes();
-    if len > limit {
-        return Err(PlWasmError::new(
-            ErrorKind::ProgramLimit,
-            format!("wasm module is {len} bytes, larger than plwasm.max_module_size ({limit} bytes)"),
-        ));
-    }
-    Ok(())
 }

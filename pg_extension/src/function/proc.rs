@@ -44,14 +44,18 @@ fn with_proc_tuple<T>(oid: Oid, read: impl FnOnce(pg_sys::HeapTuple) -> T) -> Re
     }
 }
 
-/// SAFETY: `tuple` must be a valid heap tuple.
+/// # Safety
+/// `tuple` must be a valid heap tuple.
 unsafe fn version_of(tuple: pg_sys::HeapTuple) -> ProcVersion {
-    let tid = (*tuple).t_self;
-    ProcVersion {
-        xmin: pg_sys::HeapTupleHeaderGetRawXmin((*tuple).t_data),
-        block_hi: tid.ip_blkid.bi_hi,
-        block_lo: tid.ip_blkid.bi_lo,
-        offset: tid.ip_posid,
+    // SAFETY: as this function's caller guarantees (# Safety above).
+    unsafe {
+        let tid = (*tuple).t_self;
+        ProcVersion {
+            xmin: pg_sys::HeapTupleHeaderGetRawXmin((*tuple).t_data),
+            block_hi: tid.ip_blkid.bi_hi,
+            block_lo: tid.ip_blkid.bi_lo,
+            offset: tid.ip_posid,
+        }
     }
 }
 
@@ -99,12 +103,17 @@ pub fn info(oid: Oid) -> Result<ProcInfo> {
 
 /// Register the row type that a function's OUT parameters (or RETURNS TABLE columns) describe, and
 /// return its typmod; -1 when there are none (a plain `RETURNS record`, which plwasm cannot serve).
-/// SAFETY: `tuple` is a valid pg_proc tuple.
+///
+/// # Safety
+/// `tuple` is a valid pg_proc tuple.
 unsafe fn out_parameters_typmod(tuple: pg_sys::HeapTuple) -> i32 {
-    let described = pg_sys::build_function_result_tupdesc_t(tuple);
-    if described.is_null() {
-        return -1;
+    // SAFETY: as this function's caller guarantees (# Safety above).
+    unsafe {
+        let described = pg_sys::build_function_result_tupdesc_t(tuple);
+        if described.is_null() {
+            return -1;
+        }
+        // Blessing copies the descriptor into the backend's record cache, where it stays.
+        (*pg_sys::BlessTupleDesc(described)).tdtypmod
     }
-    // Blessing copies the descriptor into the backend's record cache, where it stays.
-    (*pg_sys::BlessTupleDesc(described)).tdtypmod
 }

@@ -1,8 +1,10 @@
 //! Aggregate support functions over `internal` state (the batched path, docs/aggregates.md): which
 //! SQL shapes plwasm accepts, and the Wasm signature each shape implies.
 
+use crate::abi::record;
+use crate::abi::types::{scalar_of_oid, type_name, ReturnType, ScalarType, ValueType, WasmSignature, WasmType};
 use crate::error::{PlWasmError, Result};
-use crate::types::{type_name, ReturnType, ScalarType, ValueType, WasmSignature, WasmType};
+use plwasm_abi::types::{SigReturn, SigType};
 use pgrx::pg_sys::{self, Oid};
 
 /// The role a function over `internal` plays in a batched aggregate, read from its SQL shape.
@@ -45,7 +47,7 @@ impl Support {
                     wrong(&format!("return type {} is not supported by LANGUAGE wasm", type_name(result)))
                 })?;
                 if let ValueType::Record(record) = result {
-                    crate::record::plan(record)?;
+                    record::plan(record)?;
                 }
                 Ok(Support::Finish { result })
             }
@@ -54,7 +56,7 @@ impl Support {
                     .iter()
                     .enumerate()
                     .map(|(i, &oid)| {
-                        ScalarType::from_oid(oid).ok_or_else(|| {
+                        scalar_of_oid(oid).ok_or_else(|| {
                             wrong(&format!(
                                 "argument {} of a batched transition function is {}, but batched rows carry only \
                                  fixed-width types (smallint, integer, bigint, real, double precision, boolean, \
@@ -94,18 +96,18 @@ impl Support {
         WasmSignature { params, results }
     }
 
-    /// How the SDK writes this signature: `(internal,float8)->internal`.
-    pub fn sdk_form(&self) -> (Vec<String>, String) {
-        let internal = || "internal".to_string();
+    /// How a guest's `plwasm.sig` entry states this signature: `(internal,float8)->internal`.
+    pub fn declared_form(&self) -> (Vec<SigType>, SigReturn) {
+        let internal = SigReturn::Value(SigType::Internal);
         match self {
             Support::Rows { columns } => {
-                let mut params = vec![internal()];
-                params.extend(columns.iter().map(|c| ValueType::Scalar(*c).sdk_name()));
-                (params, internal())
+                let mut params = vec![SigType::Internal];
+                params.extend(columns.iter().map(|c| SigType::Scalar(*c)));
+                (params, internal)
             }
-            Support::Finish { result } => (vec![internal()], result.sdk_name()),
-            Support::Combine => (vec![internal(), internal()], internal()),
-            Support::Deserialize => (vec!["bytea".into(), internal()], internal()),
+            Support::Finish { result } => (vec![SigType::Internal], SigReturn::Value(result.sig_type())),
+            Support::Combine => (vec![SigType::Internal, SigType::Internal], internal),
+            Support::Deserialize => (vec![SigType::Bytea, SigType::Internal], internal),
         }
     }
 

@@ -11,7 +11,7 @@
 //! backend. Failing to read or write the cache never fails a call: the cache is an optimisation,
 //! and can be emptied at any time.
 
-use crate::engine::ModuleHash;
+use super::module::ModuleHash;
 use crate::gucs;
 use sha2::{Digest, Sha256};
 use std::fs;

@@ -1,9 +1,7 @@
-//! A live wasm instance with its own store: per-instance memory cap, fuel per call, captured WASI output.
+//! A live wasm instance and its store's host-side state: the memory and table caps, what the guest
+//! reported (a NULL result, an error message), and its captured WASI output.
 
-use crate::engine::{self, CompiledModule};
-use crate::marshal::{self, CopyError};
-use crate::{gucs, interrupts};
-use crate::wasi::WasiState;
+use super::output::WasiState;
 use std::fmt;
 use wasmtime::{Instance, Memory, ResourceLimiter, Store, TypedFunc};
 
@@ -75,7 +73,8 @@ impl ResourceLimiter for InstanceLimits {
     }
 }
 
-/// One instance of a module in its own store. Thrown away after any trap.
+/// One instance of a module in its own store. Made, entered and thrown away after a trap only
+/// through `enter`.
 pub struct LiveInstance {
     pub store: Store<StoreData>,
     pub instance: Instance,
@@ -84,96 +83,43 @@ pub struct LiveInstance {
     /// The exported linear memory, if any.
     pub memory: Option<Memory>,
     /// The guest's `plwasm_alloc`, if exported.
-    alloc: Option<TypedFunc<(i32, i32), i32>>,
+    pub(super) alloc: Option<TypedFunc<(i32, i32), i32>>,
     /// Where arguments are copied: allocated from the guest once, reused by every call, grown by doubling.
-    region: ArgumentRegion,
+    pub(super) region: ArgumentRegion,
 }
 
 #[derive(Default)]
-struct ArgumentRegion {
-    start: usize,
-    capacity: usize,
+pub(super) struct ArgumentRegion {
+    pub start: usize,
+    pub capacity: usize,
 }
 
 impl LiveInstance {
-    /// Instantiate a module. Its start function, and a WASI reactor's `_initialize` export, run
-    /// here under the same fuel and memory limits as a call.
-    pub fn new(module: &CompiledModule) -> Result<LiveInstance, (wasmtime::Error, StoreData)> {
-        let mut store = Store::new(engine::engine(), StoreData::default());
-        store.limiter(|data| &mut data.limits);
-        interrupts::install(&mut store);
-        interrupts::arm(&mut store);
-        Self::arm(&mut store);
-        let instance = match interrupts::while_running(|| module.pre.instantiate(&mut store)) {
-            Ok(instance) => instance,
-            Err(error) => return Err((error, store.into_data())),
-        };
-        if let Ok(initialize) = instance.get_typed_func::<(), ()>(&mut store, "_initialize") {
-            if let Err(error) = interrupts::while_running(|| initialize.call(&mut store, ())) {
-                return Err((error, store.into_data()));
-            }
-        }
-        let memory = instance.get_memory(&mut store, marshal::MEMORY_EXPORT);
-        let alloc = instance.get_typed_func::<(i32, i32), i32>(&mut store, marshal::ALLOC_EXPORT).ok();
-        Ok(LiveInstance { store, instance, discarded: false, memory, alloc, region: ArgumentRegion::default() })
+    /// The guest's linear memory as bytes, for copying arguments in.
+    pub fn memory_mut(&mut self) -> Option<&mut [u8]> {
+        let memory = self.memory?;
+        Some(memory.data_mut(&mut self.store))
     }
 
-    /// Start of an argument region of at least `needed` bytes (8-aligned), asking the guest's
-    /// allocator for a larger one only when the current one is too small.
-    pub fn argument_region(&mut self, needed: usize, minimum: usize) -> Result<usize, CopyError> {
-        if needed <= self.region.capacity {
-            return Ok(self.region.start);
-        }
-        let capacity = needed.max(self.region.capacity * 2).max(minimum);
-        let alloc = self.alloc.as_ref().expect("checked when the function was built: the module exports plwasm_alloc");
-        let size = i32::try_from(capacity).map_err(|_| {
-            CopyError::Host(crate::error::PlWasmError::new(
-                crate::error::ErrorKind::ProgramLimit,
-                format!("arguments of {needed} bytes do not fit in wasm32 memory"),
-            ))
-        })?;
-        let start = alloc.call(&mut self.store, (size, 8)).map_err(CopyError::Guest)? as u32 as usize;
-        let memory_size = self.memory.map_or(0, |m| m.data_size(&self.store));
-        if start % 8 != 0 || start.checked_add(capacity).is_none_or(|end| end > memory_size) {
-            return Err(CopyError::Host(crate::error::PlWasmError::new(
-                crate::error::ErrorKind::Trap,
-                format!("plwasm_alloc({size}, 8) returned {start}, which is not an aligned buffer inside the guest's memory"),
-            )));
-        }
-        self.region = ArgumentRegion { start, capacity };
-        Ok(start)
+    /// The guest's linear memory as bytes, for reading results.
+    pub fn memory(&self) -> Option<&[u8]> {
+        Some(self.memory?.data(&self.store))
     }
+}
 
-    /// Reload the limits from the current settings before a call; returns the fuel given (0 when a
-    /// superuser turned fuel metering off for this backend: then only interrupts bound the call).
-    #[inline]
-    pub fn arm(store: &mut Store<StoreData>) -> u64 {
-        let limits = &mut store.data_mut().limits;
-        (limits.max_memory_bytes, limits.memory_setting) = gucs::memory_limit();
-        if !engine::meters_fuel() {
-            return 0;
-        }
-        let fuel = gucs::fuel_per_call();
-        store.set_fuel(fuel).expect("fuel is enabled on the engine");
-        fuel
-    }
+/// Bumped whenever an instance is thrown away, so that the instance cache knows to sweep. Backends
+/// are single-threaded; Relaxed ordering is enough.
+static DISCARDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-    /// As `arm`, with the fuel of `calls` calls: a batch of rows gets the fuel of one call per row.
-    #[inline]
-    pub fn arm_scaled(store: &mut Store<StoreData>, calls: u64) -> u64 {
-        let fuel = Self::arm(store).saturating_mul(calls.max(1));
-        if fuel > 0 {
-            store.set_fuel(fuel).expect("fuel is enabled on the engine");
-        }
-        fuel
+impl LiveInstance {
+    /// Throw this instance away: whoever holds it fetches a new one before its next call.
+    pub(super) fn discard(&mut self) {
+        self.discarded = true;
+        DISCARDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
+}
 
-    /// Fuel used since `arm` gave `given`.
-    #[inline]
-    pub fn fuel_used(&self, given: u64) -> u64 {
-        if given == 0 {
-            return 0;
-        }
-        given.saturating_sub(self.store.get_fuel().unwrap_or(0))
-    }
+/// How many instances this backend has thrown away so far.
+pub(super) fn discards() -> u64 {
+    DISCARDS.load(std::sync::atomic::Ordering::Relaxed)
 }

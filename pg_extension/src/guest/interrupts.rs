@@ -10,7 +10,7 @@
 //! guest. Once the guest has returned, PostgreSQL's ProcessInterrupts raises its own error (57014) or
 //! ends the backend.
 
-use crate::instance::StoreData;
+use super::instance::StoreData;
 use pgrx::pg_sys;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Once, OnceLock};

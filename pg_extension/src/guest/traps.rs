@@ -1,8 +1,8 @@
-//! Turns a failed wasm call or instantiation into the error a user sees, with the SQLSTATE from BRIEF.md.
+//! Turns a failed wasm call or instantiation into the error a user sees, with the SQLSTATE docs/errors.md lists.
 
+use super::instance::LimitExceeded;
+use super::wasi::ProcExit;
 use crate::error::{ErrorKind, PlWasmError};
-use crate::instance::LimitExceeded;
-use crate::wasi::ProcExit;
 use wasmtime::{Trap, WasmBacktrace};
 
 /// Classify a wasmtime error raised while running a guest; the caller says where (function or DO block).
@@ -37,7 +37,7 @@ pub fn classify(error: &wasmtime::Error) -> PlWasmError {
     }
 }
 
-/// Was this a trap that leaves the instance in an unknown state? (A clean `proc_exit(0)` is not.)
+/// Did the guest end itself normally, with `proc_exit(0)`? (Any other trap is a failure.)
 pub fn is_clean_exit(error: &wasmtime::Error) -> bool {
     matches!(error.downcast_ref::<ProcExit>(), Some(ProcExit(0)))
 }

@@ -3,16 +3,17 @@
 //!
 //! Every preview-1 import is provided so that any wasm32-wasip1 guest links; the ones that would
 //! reach outside the sandbox answer ENOTCAPABLE. Host functions here never call into PostgreSQL.
+//!
+//! Why by hand and not wasmtime-wasi: its synchronous preview-1 and preview-2 bindings run on a
+//! multi-thread tokio runtime, which would start threads inside the backend that can receive
+//! PostgreSQL's signals; and plwasm grants nothing, so the surface it needs is small.
 
-use crate::instance::StoreData;
+use super::instance::StoreData;
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 use wasmtime::{Caller, Extern, FuncType, Linker, Memory, Val, ValType};
 
-pub const MODULE: &str = "wasi_snapshot_preview1";
-
-/// Captured output kept per call; beyond this the guest's writes are counted but dropped.
-const MAX_CAPTURED_OUTPUT: usize = 64 * 1024;
+use plwasm_abi::names::{MEMORY, WASI_PREVIEW1 as MODULE};
 
 const ERRNO_SUCCESS: i32 = 0;
 const ERRNO_BADF: i32 = 8;
@@ -72,43 +73,6 @@ const PREVIEW1: &[(&str, &[ValType], bool)] = &[
     ("sock_send", &[I, I, I, I, I], true),
     ("sock_shutdown", &[I, I], true),
 ];
-
-/// What a guest wrote and whether it asked to exit, gathered during one call.
-#[derive(Default)]
-pub struct WasiState {
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-    pub dropped_bytes: usize,
-}
-
-impl WasiState {
-    pub fn has_output(&self) -> bool {
-        !self.stdout.is_empty() || !self.stderr.is_empty() || self.dropped_bytes > 0
-    }
-
-    /// Take the captured output as lines, labelled by stream.
-    pub fn take_lines(&mut self) -> Vec<String> {
-        let mut lines = Vec::new();
-        for bytes in [&mut self.stdout, &mut self.stderr] {
-            let text = String::from_utf8_lossy(bytes).into_owned();
-            bytes.clear();
-            lines.extend(text.lines().map(str::to_string));
-        }
-        if self.dropped_bytes > 0 {
-            lines.push(format!("[plwasm: {} more bytes of guest output dropped]", self.dropped_bytes));
-            self.dropped_bytes = 0;
-        }
-        lines
-    }
-
-    fn capture(&mut self, fd: i32, bytes: &[u8]) {
-        let room = MAX_CAPTURED_OUTPUT.saturating_sub(self.stdout.len() + self.stderr.len());
-        let kept = bytes.len().min(room);
-        let buffer = if fd == 1 { &mut self.stdout } else { &mut self.stderr };
-        buffer.extend_from_slice(&bytes[..kept]);
-        self.dropped_bytes += bytes.len() - kept;
-    }
-}
 
 /// The guest called `proc_exit`; code 0 is a normal end of a `_start` run.
 #[derive(Debug)]
@@ -170,7 +134,7 @@ pub fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
 }
 
 fn guest_memory(caller: &mut Caller<'_, StoreData>) -> Option<Memory> {
-    match caller.get_export("memory") {
+    match caller.get_export(MEMORY) {
         Some(Extern::Memory(memory)) => Some(memory),
         _ => None,
     }
@@ -206,7 +170,7 @@ fn fd_write(mut caller: Caller<'_, StoreData>, fd: i32, iovs: i32, iovs_len: i32
         let ptr = u32::from_le_bytes(iov[..4].try_into().unwrap()) as usize;
         let len = u32::from_le_bytes(iov[4..].try_into().unwrap()) as usize;
         let Some(chunk) = bytes.get(ptr..ptr.saturating_add(len)) else { return ERRNO_FAULT };
-        data.wasi.capture(fd, chunk);
+        data.wasi.capture(fd == 1, chunk);
         written = written.wrapping_add(len as u32);
     }
     if write_u32(&mut caller, memory, written_at, written) { ERRNO_SUCCESS } else { ERRNO_FAULT }

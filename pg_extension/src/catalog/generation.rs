@@ -1,0 +1,34 @@
+//! The module catalog's generation: a per-backend number bumped by every relcache invalidation of
+//! `plwasm.module_store` (which `install_module` and `drop_module` send), so that function entries
+//! over stored modules can tell they are stale.
+
+use pgrx::pg_sys::{self, Oid};
+use std::cell::Cell;
+
+thread_local! {
+    static MODULE_GENERATION: Cell<u64> = const { Cell::new(0) };
+    static STORE_RELID: Cell<Oid> = const { Cell::new(pg_sys::InvalidOid) };
+}
+
+/// Registered in _PG_init: any invalidation of the module catalog (or of all relations) is a new generation.
+pub fn register_invalidation_callback() {
+    #[pgrx::pg_guard]
+    unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: Oid) {
+        let store = STORE_RELID.with(Cell::get);
+        if relid == pg_sys::InvalidOid || relid == store || store == pg_sys::InvalidOid {
+            MODULE_GENERATION.with(|g| g.set(g.get() + 1));
+        }
+    }
+    // SAFETY: registers a callback that only touches thread-local counters, never the catalogs.
+    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_invalidation), pg_sys::Datum::from(0)) }
+}
+
+/// The current generation.
+pub fn generation() -> u64 {
+    MODULE_GENERATION.with(Cell::get)
+}
+
+/// The catalog table's oid, once known: until then every invalidation counts.
+pub(super) fn note_store_relid(relid: Oid) {
+    STORE_RELID.with(|r| r.set(relid));
+}

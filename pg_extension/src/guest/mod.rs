@@ -1,0 +1,16 @@
+//! The guest runtime: wasmtime's engine, compiled modules, live instances and their limits, and the
+//! one way into guest code (`enter`). Knows nothing of SQL types or of PostgreSQL's function manager.
+
+pub mod code_cache;
+pub mod counters;
+mod engine;
+pub mod enter;
+mod host;
+pub mod instance;
+pub mod instances;
+pub mod interrupts;
+pub mod module;
+pub mod modules;
+pub mod output;
+pub mod traps;
+pub mod wasi;

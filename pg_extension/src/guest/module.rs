@@ -1,0 +1,138 @@
+//! A compiled module as plwasm keeps it: wasmtime's module, pre-linked for cheap instantiation, with
+//! what the guest states about itself in plwasm's custom sections (ABI version, SQL signatures).
+
+use super::host;
+use super::instance::StoreData;
+use crate::error::{PlWasmError, Result};
+use plwasm_abi::names::{ABI_SECTION, SIGNATURE_SECTION};
+use plwasm_abi::signature::{self, Declared};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use wasmtime::{ExternType, FuncType, InstancePre, Module};
+
+pub type ModuleHash = [u8; 32];
+
+pub fn hash_of(bytes: &[u8]) -> ModuleHash {
+    Sha256::digest(bytes).into()
+}
+
+/// A module compiled once in this backend, ready to instantiate cheaply.
+pub struct CompiledModule {
+    pub hash: ModuleHash,
+    pub module: Module,
+    pub pre: InstancePre<StoreData>,
+    /// SQL signatures the guest declares for its exports (from the SDK), by export name.
+    pub declared: HashMap<String, Declared>,
+}
+
+impl CompiledModule {
+    pub fn hash_hex(&self) -> String {
+        hex::encode(self.hash)
+    }
+
+    /// Names and types of the exported functions, in export order.
+    pub fn functions(&self) -> Vec<(String, FuncType)> {
+        self.module
+            .exports()
+            .filter_map(|e| match e.ty() {
+                ExternType::Func(ty) => Some((e.name().to_string(), ty)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Names of the exported functions, in export order.
+    pub fn function_exports(&self) -> Vec<String> {
+        self.functions().into_iter().map(|(name, _)| name).collect()
+    }
+
+    /// The type of an exported function, if there is one by that name.
+    pub fn function_type(&self, name: &str) -> Option<FuncType> {
+        match self.module.get_export(name) {
+            Some(ExternType::Func(ty)) => Some(ty),
+            _ => None,
+        }
+    }
+
+    /// Whether the module exports anything (of any kind) by that name.
+    pub fn exports_name(&self, name: &str) -> bool {
+        self.module.get_export(name).is_some()
+    }
+
+    /// Whether the module exports a linear memory by that name.
+    pub fn exports_memory(&self, name: &str) -> bool {
+        matches!(self.module.get_export(name), Some(ExternType::Memory(_)))
+    }
+}
+
+/// One pass over the module's custom sections: a stated ABI version must be ours, and an SDK-built
+/// guest's `plwasm.sig` entries give the SQL signatures it declares (entries that do not parse are
+/// ignored). The code section, most of a module's bytes, is stepped over unread. A malformed module
+/// stops the walk; compiling it reports what is wrong.
+pub(super) fn read_plwasm_sections(bytes: &[u8]) -> Result<HashMap<String, Declared>> {
+    use wasmparser::{Chunk, Payload};
+    let mut declared = HashMap::new();
+    let mut parser = wasmparser::Parser::new(0);
+    let mut offset = 0;
+    while let Ok(Chunk::Parsed { consumed, payload }) = parser.parse(&bytes[offset..], true) {
+        offset += consumed;
+        match payload {
+            Payload::CodeSectionStart { size, .. } => {
+                parser.skip_section();
+                offset += size as usize;
+            }
+            Payload::CustomSection(section) => match section.name() {
+                ABI_SECTION => check_abi_version(section.data())?,
+                SIGNATURE_SECTION => {
+                    for entry in signature::parse_section(section.data()).flatten() {
+                        declared.insert(entry.export.clone(), entry);
+                    }
+                }
+                _ => {}
+            },
+            Payload::End(_) => break,
+            _ => {}
+        }
+        if offset > bytes.len() {
+            break;
+        }
+    }
+    Ok(declared)
+}
+
+fn check_abi_version(data: &[u8]) -> Result<()> {
+    if plwasm_abi::states_this_version(data) {
+        return Ok(());
+    }
+    let stated = String::from_utf8_lossy(data);
+    Err(PlWasmError::definition(format!(
+        "the module was built for plwasm ABI version \"{}\", but this plwasm speaks version {}",
+        stated.trim().chars().take(20).collect::<String>(),
+        plwasm_abi::ABI_VERSION
+    ))
+    .with_hint("Rebuild the guest against a plwasm SDK for this version (docs/abi.md)."))
+}
+
+/// Imports must be WASI preview 1 functions or plwasm's own, with their standard types.
+pub(super) fn check_imports(module: &Module) -> Result<()> {
+    let refused: Vec<String> = module
+        .imports()
+        .filter(|import| !host::provides(import))
+        .map(|import| format!("{}.{} ({})", import.module(), import.name(), describe(&import.ty())))
+        .collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(PlWasmError::definition(format!("the module imports {} that plwasm does not provide", refused.join(", ")))
+        .with_hint(host::allowed_imports()))
+}
+
+fn describe(ty: &ExternType) -> &'static str {
+    match ty {
+        ExternType::Func(_) => "function",
+        ExternType::Global(_) => "global",
+        ExternType::Table(_) => "table",
+        ExternType::Memory(_) => "memory",
+        _ => "other",
+    }
+}

@@ -1,0 +1,126 @@
+//! The backend's compiled modules, keyed by content hash: compile (or load precompiled) once, keep at
+//! most plwasm.max_cached_modules, least recently used out first.
+
+use super::counters::Prepared;
+use super::module::{self, CompiledModule, ModuleHash};
+use super::{code_cache, engine, instances};
+use crate::error::{ErrorKind, PlWasmError, Result};
+use crate::gucs;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasmtime::Module;
+
+const WASM_MAGIC: &[u8] = b"\0asm";
+
+/// The modules this backend has made ready, with when each was last asked for.
+#[derive(Default)]
+struct ModuleCache {
+    modules: HashMap<ModuleHash, (Rc<CompiledModule>, u64)>,
+    clock: u64,
+    /// Modules dropped since the function cache last asked (`take_evicted`).
+    evicted: Vec<ModuleHash>,
+}
+
+impl ModuleCache {
+    fn get(&mut self, hash: &ModuleHash) -> Option<Rc<CompiledModule>> {
+        self.clock += 1;
+        let now = self.clock;
+        self.modules.get_mut(hash).map(|(module, last_used)| {
+            *last_used = now;
+            module.clone()
+        })
+    }
+
+    /// Keep `module`, first dropping the least recently used ones to stay under the cap. Returns
+    /// the hashes dropped.
+    fn insert(&mut self, module: Rc<CompiledModule>) -> Vec<ModuleHash> {
+        let cap = gucs::MAX_CACHED_MODULES.get().max(1) as usize;
+        let mut dropped = Vec::new();
+        while self.modules.len() >= cap {
+            let Some(oldest) = self.modules.iter().min_by_key(|(_, (_, used))| *used).map(|(h, _)| *h) else { break };
+            self.modules.remove(&oldest);
+            dropped.push(oldest);
+        }
+        self.clock += 1;
+        self.modules.insert(module.hash, (module, self.clock));
+        self.evicted.extend_from_slice(&dropped);
+        dropped
+    }
+}
+
+thread_local! {
+    static MODULES: RefCell<ModuleCache> = RefCell::new(ModuleCache::default());
+}
+
+/// The compiled module with this hash, if this backend has it; counts as a use.
+pub fn cached(hash: &ModuleHash) -> Option<Rc<CompiledModule>> {
+    MODULES.with(|m| m.borrow_mut().get(hash))
+}
+
+/// Modules dropped from the cache since the last call: whoever holds things over them lets go.
+pub fn take_evicted() -> Vec<ModuleHash> {
+    MODULES.with(|m| {
+        let mut cache = m.borrow_mut();
+        if cache.evicted.is_empty() { Vec::new() } else { std::mem::take(&mut cache.evicted) }
+    })
+}
+
+/// Refuse modules larger than plwasm.max_module_size.
+pub fn check_size(len: usize) -> Result<()> {
+    let limit = gucs::max_module_size_bytes();
+    if len > limit {
+        return Err(PlWasmError::new(
+            ErrorKind::ProgramLimit,
+            format!("wasm module is {len} bytes, larger than plwasm.max_module_size ({limit} bytes)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Compile a module, or find it already compiled in this backend or in the on-disk code cache.
+pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
+    check_size(bytes.len())?;
+    let hash = module::hash_of(bytes);
+    if let Some(found) = cached(&hash) {
+        return Ok((found, Prepared::AlreadyInBackend));
+    }
+    if !bytes.starts_with(WASM_MAGIC) {
+        return Err(PlWasmError::definition("the module is not a WebAssembly binary")
+            .with_detail("A wasm binary starts with the bytes 00 61 73 6d (\"\\0asm\")."));
+    }
+    let declared = module::read_plwasm_sections(bytes)?;
+    let rt = engine::runtime();
+    let started = std::time::Instant::now();
+    let (module, prepared) = match code_cache::load(&rt.engine, &hash) {
+        Some(module) => (module, Prepared::LoadedPrecompiled),
+        None => {
+            let module = Module::from_binary(&rt.engine, bytes).map_err(|e| {
+                PlWasmError::definition("the module is not valid WebAssembly").with_detail(format!("{e:#}"))
+            })?;
+            (module, Prepared::Compiled)
+        }
+    };
+    // benches/ reads this line to compare compiling with loading precompiled code.
+    pgrx::debug1!(
+        "plwasm: module {} ({} bytes) {} in {} us",
+        &hex::encode(hash)[..16],
+        bytes.len(),
+        if prepared == Prepared::Compiled { "compiled" } else { "loaded precompiled" },
+        started.elapsed().as_micros()
+    );
+    module::check_imports(&module)?;
+    let pre = rt.linker.instantiate_pre(&module).map_err(|e| {
+        PlWasmError::definition("the module's imports cannot be linked").with_detail(format!("{e:#}"))
+    })?;
+    // Only modules plwasm accepts are worth keeping for the next backend.
+    if prepared == Prepared::Compiled {
+        code_cache::store(&rt.engine, &hash, &module);
+    }
+    let compiled = Rc::new(CompiledModule { hash, module, pre, declared });
+    let dropped = MODULES.with(|m| m.borrow_mut().insert(compiled.clone()));
+    // Instances of a dropped module go with it; function entries over it go at their next lookup
+    // (`take_evicted`), so that its code is freed once the queries still running it end.
+    dropped.iter().for_each(instances::forget_module);
+    Ok((compiled, prepared))
+}
