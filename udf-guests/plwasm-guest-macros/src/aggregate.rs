@@ -1,7 +1,8 @@
 //! `#[plwasm::aggregate(name = "...")]` on an impl block: exports the batched-aggregate support
 //! functions of docs/aggregates.md (step, optional retract, combine/serialize/deserialize, finals).
 
-use crate::{element_sql, plan_result, signature_static, ResultPlan};
+use crate::{declared, plan_result, rust_scalar, signature_static, ResultPlan};
+use plwasm_abi::types::{Scalar, SigReturn, SigType};
 use proc_macro2::TokenStream as Tokens;
 use quote::{format_ident, quote};
 use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, Type};
@@ -9,7 +10,7 @@ use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, Type};
 /// One column argument of `update_batch`/`retract_batch`: a `&[T]` of a fixed-width type.
 struct ColumnArg {
     element: Type,
-    sql: String,
+    sql: Scalar,
 }
 
 fn columns_of(method: &ImplItemFn) -> Result<Vec<ColumnArg>, syn::Error> {
@@ -19,8 +20,10 @@ fn columns_of(method: &ImplItemFn) -> Result<Vec<ColumnArg>, syn::Error> {
         let wrong = || syn::Error::new_spanned(&typed.ty, "batch columns are slices of a fixed-width type: &[f64], &[i64], &[plwasm::Timestamp], ...");
         let Type::Reference(reference) = &*typed.ty else { return Err(wrong()) };
         let Type::Slice(slice) = &*reference.elem else { return Err(wrong()) };
-        let sql = element_sql(&slice.elem).filter(|s| s != "bytea").ok_or_else(wrong)?;
-        columns.push(ColumnArg { element: (*slice.elem).clone(), sql: sql.trim_end_matches("[]").to_string() });
+        let Type::Path(element) = &*slice.elem else { return Err(wrong()) };
+        let ident = element.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        let sql = rust_scalar(&ident).ok_or_else(wrong)?;
+        columns.push(ColumnArg { element: (*slice.elem).clone(), sql });
     }
     if columns.is_empty() {
         return Err(syn::Error::new_spanned(&method.sig, "update_batch takes &mut self and at least one column slice"));
@@ -40,9 +43,9 @@ fn rows_export(export: &syn::Ident, ty: &Type, method: &syn::Ident, columns: &[C
     } else {
         quote!({ __state.#method(#(#slices),*); __handle })
     };
-    let mut sql: Vec<String> = vec!["internal".into()];
-    sql.extend(columns.iter().map(|c| c.sql.clone()));
-    let sig = signature_static(export, &format!("{export}({})->internal;", sql.join(",")));
+    let mut sql = vec![SigType::Internal];
+    sql.extend(columns.iter().map(|c| SigType::Scalar(c.sql)));
+    let sig = signature_static(export, &declared(export, sql, SigReturn::Value(SigType::Internal), false));
     quote! {
         #[no_mangle]
         pub extern "C" fn #export(__handle: i32, __rows: i32, #(#pointers: i32),*) -> i32 {
@@ -98,10 +101,11 @@ pub fn expand(attr: syn::LitStr, mut item: ItemImpl) -> Result<Tokens, syn::Erro
 fn merge_exports(prefix: &str, ty: &Type) -> Tokens {
     let (combine, serialize, deserialize) =
         (format_ident!("{}_combine", prefix), format_ident!("{}_serialize", prefix), format_ident!("{}_deserialize", prefix));
+    let internal = SigReturn::Value(SigType::Internal);
     let sigs = [
-        signature_static(&combine, &format!("{combine}(internal,internal)->internal;")),
-        signature_static(&serialize, &format!("{serialize}(internal)->bytea;")),
-        signature_static(&deserialize, &format!("{deserialize}(bytea,internal)->internal;")),
+        signature_static(&combine, &declared(&combine, vec![SigType::Internal, SigType::Internal], internal, false)),
+        signature_static(&serialize, &declared(&serialize, vec![SigType::Internal], SigReturn::Value(SigType::Bytea), false)),
+        signature_static(&deserialize, &declared(&deserialize, vec![SigType::Bytea, SigType::Internal], internal, false)),
     ];
     quote! {
         #[no_mangle]
@@ -144,8 +148,7 @@ fn final_export(ty: &Type, method: &ImplItemFn) -> Result<Tokens, syn::Error> {
     if fallible {
         call = quote!(::plwasm::__private::unwrap_or_fail(#call));
     }
-    let entry = format!("{name}(internal)->{sql_ret}{};", if returns_option { "?" } else { "" });
-    let sig = signature_static(name, &entry);
+    let sig = signature_static(name, &declared(name, vec![SigType::Internal], sql_ret, returns_option));
     Ok(quote! {
         #[no_mangle]
         pub extern "C" fn #name(__handle: i32) -> #wasm_ret {

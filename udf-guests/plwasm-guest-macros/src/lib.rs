@@ -6,20 +6,47 @@ mod aggregate;
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as Tokens};
 use quote::{format_ident, quote};
+use plwasm_abi::signature::Declared;
+use plwasm_abi::types::{Scalar, SigReturn, SigType, WasmType};
 use syn::{parse_macro_input, FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
 
-/// How one Rust type crosses the ABI.
+/// How one Rust type crosses the ABI. SQL types are the contract's (plwasm-abi), as the host reads them.
 enum Kind {
-    /// One Wasm value: the Rust type, its Wasm carrier type, and its SQL name.
-    Scalar { rust: Tokens, wasm: Tokens, sql: &'static str },
+    /// One Wasm value: the Rust type, its Wasm carrier type, and its SQL type.
+    Scalar { rust: Tokens, wasm: Tokens, sql: Scalar },
     /// text, as &str (borrowed) or String (owned).
     Text { owned: bool },
     /// jsonb or numeric, as the SDK's newtype over their text form.
-    TextForm { wrapper: syn::Ident, sql: &'static str },
+    TextForm { wrapper: syn::Ident, sql: SigType },
     /// A SQL composite type, as a serde struct (bincode-encoded).
     Record { ty: Tokens },
     /// bytea or an array, as &[T] (borrowed) or Vec<T> (owned).
-    Slice { element: Tokens, owned: bool, sql: String },
+    Slice { element: Tokens, owned: bool, sql: SigType },
+}
+
+/// The fixed-width SQL type a Rust type stands for.
+fn rust_scalar(ident: &str) -> Option<Scalar> {
+    Some(match ident {
+        "i16" => Scalar::Int2,
+        "i32" => Scalar::Int4,
+        "i64" => Scalar::Int8,
+        "f32" => Scalar::Float4,
+        "f64" => Scalar::Float8,
+        "bool" => Scalar::Bool,
+        "Date" => Scalar::Date,
+        "Timestamp" => Scalar::Timestamp,
+        _ => return None,
+    })
+}
+
+/// The Rust type of a Wasm value.
+fn wasm_tokens(wasm: WasmType) -> Tokens {
+    match wasm {
+        WasmType::I32 => quote!(i32),
+        WasmType::I64 => quote!(i64),
+        WasmType::F32 => quote!(f32),
+        WasmType::F64 => quote!(f64),
+    }
 }
 
 fn last_segment(ty: &Type) -> Option<(&syn::Ident, &PathArguments)> {
@@ -39,38 +66,20 @@ fn generic_argument(args: &PathArguments) -> Option<&Type> {
     }
 }
 
-/// Element types of arrays and their SQL names; u8 means bytea.
-fn element_sql(ty: &Type) -> Option<String> {
+/// The SQL type of a slice of `ty`: bytea for u8, else an array of a fixed-width type.
+fn slice_sql(ty: &Type) -> Option<SigType> {
     let (ident, _) = last_segment(ty)?;
-    let sql = match ident.to_string().as_str() {
-        "u8" => return Some("bytea".into()),
-        "i16" => "int2",
-        "i32" => "int4",
-        "i64" => "int8",
-        "f32" => "float4",
-        "f64" => "float8",
-        "bool" => "bool",
-        "Date" => "date",
-        "Timestamp" => "timestamp",
-        _ => return None,
-    };
-    Some(format!("{sql}[]"))
+    let ident = ident.to_string();
+    if ident == "u8" {
+        return Some(SigType::Bytea);
+    }
+    rust_scalar(&ident).map(SigType::Array)
 }
 
 fn scalar(ty: &Type) -> Option<Kind> {
     let (ident, _) = last_segment(ty)?;
-    let (wasm, sql) = match ident.to_string().as_str() {
-        "i16" => (quote!(i32), "int2"),
-        "i32" => (quote!(i32), "int4"),
-        "i64" => (quote!(i64), "int8"),
-        "f32" => (quote!(f32), "float4"),
-        "f64" => (quote!(f64), "float8"),
-        "bool" => (quote!(i32), "bool"),
-        "Date" => (quote!(i32), "date"),
-        "Timestamp" => (quote!(i64), "timestamp"),
-        _ => return None,
-    };
-    Some(Kind::Scalar { rust: quote!(#ty), wasm, sql })
+    let sql = rust_scalar(&ident.to_string())?;
+    Some(Kind::Scalar { rust: quote!(#ty), wasm: wasm_tokens(sql.wasm()), sql })
 }
 
 fn kind_of(ty: &Type) -> Result<Kind, syn::Error> {
@@ -86,7 +95,7 @@ fn kind_of(ty: &Type) -> Result<Kind, syn::Error> {
         return match &*reference.elem {
             Type::Path(p) if p.path.is_ident("str") => Ok(Kind::Text { owned: false }),
             Type::Slice(slice) => {
-                let sql = element_sql(&slice.elem).ok_or_else(unsupported)?;
+                let sql = slice_sql(&slice.elem).ok_or_else(unsupported)?;
                 let element = &slice.elem;
                 Ok(Kind::Slice { element: quote!(#element), owned: false, sql })
             }
@@ -98,12 +107,12 @@ fn kind_of(ty: &Type) -> Result<Kind, syn::Error> {
             return Ok(Kind::Text { owned: true });
         }
         if ident == "Jsonb" || ident == "Numeric" {
-            let sql = if ident == "Jsonb" { "jsonb" } else { "numeric" };
+            let sql = if ident == "Jsonb" { SigType::Jsonb } else { SigType::Numeric };
             return Ok(Kind::TextForm { wrapper: ident.clone(), sql });
         }
         if ident == "Vec" {
             let element = generic_argument(args).ok_or_else(unsupported)?;
-            let sql = element_sql(element).ok_or_else(unsupported)?;
+            let sql = slice_sql(element).ok_or_else(unsupported)?;
             return Ok(Kind::Slice { element: quote!(#element), owned: true, sql });
         }
     }
@@ -117,13 +126,12 @@ fn kind_of(ty: &Type) -> Result<Kind, syn::Error> {
     }
 }
 
-fn sql_name(kind: &Kind) -> String {
+fn sql_type(kind: &Kind) -> SigType {
     match kind {
-        Kind::Scalar { sql, .. } => sql.to_string(),
-        Kind::Text { .. } => "text".into(),
-        Kind::TextForm { sql, .. } => sql.to_string(),
-        Kind::Record { .. } => "record".into(),
-        Kind::Slice { sql, .. } => sql.clone(),
+        Kind::Scalar { sql, .. } => SigType::Scalar(*sql),
+        Kind::Text { .. } => SigType::Text,
+        Kind::TextForm { sql, .. } | Kind::Slice { sql, .. } => *sql,
+        Kind::Record { .. } => SigType::Record,
     }
 }
 
@@ -163,13 +171,18 @@ pub fn aggregate(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
+/// One export's `plwasm.sig` entry, as the contract writes it.
+fn declared(export: &syn::Ident, params: Vec<SigType>, ret: SigReturn, null_mask: bool) -> String {
+    Declared { export: export.to_string(), params, ret, null_mask }.entry()
+}
+
 /// The `plwasm.sig` custom-section entry for one export.
 fn signature_static(export: &syn::Ident, entry: &str) -> Tokens {
     let entry_len = entry.len();
     let entry_bytes = syn::LitByteStr::new(entry.as_bytes(), Span::call_site());
     let sig_static = format_ident!("__PLWASM_SIG_{}", export.to_string().to_uppercase());
     quote! {
-        #[link_section = "plwasm.sig"]
+        #[link_section = "plwasm.sig"] // plwasm_abi::names::SIGNATURE_SECTION
         #[used]
         #[allow(non_upper_case_globals)]
         static #sig_static: [u8; #entry_len] = *#entry_bytes;
@@ -212,17 +225,17 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
         };
         nullable |= is_option;
         let kind = kind_of(ty)?;
-        sql_args.push(sql_name(&kind));
+        sql_args.push(sql_type(&kind));
         let value = format_ident!("__{}", arg_name);
         let index = index as u32;
         let converted = match &kind {
             Kind::Scalar { rust, wasm, sql } => {
                 params.push(quote!(#value: #wasm));
-                match *sql {
-                    "bool" => quote!(#value != 0),
-                    "int2" => quote!(#value as i16),
-                    "date" => quote!(::plwasm::Date(#value)),
-                    "timestamp" => quote!(::plwasm::Timestamp(#value)),
+                match sql {
+                    Scalar::Bool => quote!(#value != 0),
+                    Scalar::Int2 => quote!(#value as i16),
+                    Scalar::Date => quote!(::plwasm::Date(#value)),
+                    Scalar::Timestamp | Scalar::TimestampTz => quote!(::plwasm::Timestamp(#value)),
                     _ => quote!(#value as #rust),
                 }
             }
@@ -266,8 +279,7 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
     }
     let mask_param = if nullable { quote!(__null_mask: i32,) } else { quote!() };
 
-    let entry = format!("{}({})->{}{};", name, sql_args.join(","), sql_ret, if nullable { "?" } else { "" });
-    let sig = signature_static(&name, &entry);
+    let sig = signature_static(&name, &declared(&name, sql_args, sql_ret, nullable));
 
     Ok(quote! {
         #inner_fn
@@ -289,7 +301,7 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
 struct ResultPlan {
     wasm_ret: Tokens,
     finish: Tokens,
-    sql_ret: String,
+    sql_ret: SigReturn,
     returns_option: bool,
     fallible: bool,
 }
@@ -321,10 +333,11 @@ fn plan_result(output: &ReturnType) -> Result<ResultPlan, syn::Error> {
         (false, Some((row, _))) => Some(kind_of(row)?),
         (false, None) => Some(kind_of(ret_ty.unwrap())?),
     };
-    let mut sql_ret = ret_kind.as_ref().map(sql_name).unwrap_or_else(|| "void".into());
-    if set_row.is_some() {
-        sql_ret = format!("setof {sql_ret}");
-    }
+    let sql_ret = match (ret_kind.as_ref().map(sql_type), set_row) {
+        (None, _) => SigReturn::Void,
+        (Some(row), Some(_)) => SigReturn::SetOf(row),
+        (Some(value), None) => SigReturn::Value(value),
+    };
     let (wasm_ret, give) = match (&ret_kind, set_row) {
         // Records, and rows already Option-tagged, are encoded as they are; plain values get a tag.
         (Some(Kind::Record { .. }), Some(_)) | (_, Some((_, true))) => {
@@ -333,9 +346,9 @@ fn plan_result(output: &ReturnType) -> Result<ResultPlan, syn::Error> {
         (_, Some((_, false))) => (quote!(i64), quote!(::plwasm::__private::give_values(&__value.0))),
         (None, None) => (quote!(()), quote!(())),
         (Some(Kind::Scalar { wasm, sql, .. }), None) => {
-            let give = match *sql {
-                "bool" => quote!(__value as i32),
-                "date" | "timestamp" => quote!(__value.0),
+            let give = match sql {
+                Scalar::Bool => quote!(__value as i32),
+                Scalar::Date | Scalar::Timestamp | Scalar::TimestampTz => quote!(__value.0),
                 _ => quote!(__value as #wasm),
             };
             (quote!(#wasm), give)

@@ -5,10 +5,38 @@ pub use plwasm_guest_macros::{aggregate, udf};
 
 use std::cell::RefCell;
 
-/// The ABI version this SDK builds guests for, stated in the module's `plwasm.abi` custom section.
+/// The ABI version this SDK builds guests for, stated in the module's `plwasm.abi` custom section
+/// (`plwasm_abi::names::ABI_SECTION`).
 #[link_section = "plwasm.abi"]
 #[used]
-static ABI_VERSION: [u8; 1] = *b"1";
+static ABI_VERSION: [u8; plwasm_abi::ABI_VERSION_TEXT.len()] = plwasm_abi::ABI_VERSION_TEXT;
+
+/// Attributes need literal names; these checks keep the literals below equal to the contract's.
+const _: () = {
+    use plwasm_abi::names;
+    assert!(same(names::ABI_SECTION, "plwasm.abi"));
+    assert!(same(names::SIGNATURE_SECTION, "plwasm.sig"));
+    assert!(same(names::HOST_MODULE, "plwasm"));
+    assert!(same(names::SET_NULL_RESULT, "set_null_result"));
+    assert!(same(names::SET_ERROR, "set_error"));
+    assert!(same(names::ALLOC, "plwasm_alloc"));
+    assert!(same(names::STATE_FREE, "plwasm_state_free"));
+};
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
 
 #[link(wasm_import_module = "plwasm")]
 extern "C" {
