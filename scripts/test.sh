@@ -6,8 +6,11 @@ require_root
 
 "${REPO_ROOT}/scripts/install-deps.sh"
 "${REPO_ROOT}/scripts/build.sh"
-log "unit tests of the plain-Rust kernels the guests share (udf-guests/ts-kernels)"
+log "unit tests: the host/guest contract (plwasm-abi) and the kernels the guests share (udf-guests/ts-kernels)"
+(cd "${REPO_ROOT}" && cargo test --quiet -p plwasm-abi)
 (cd "${REPO_ROOT}/udf-guests" && cargo test --quiet -p ts-kernels)
+log "layering of pg_extension/src: no file reaches into a higher layer, no import cycles"
+python3 "${REPO_ROOT}/scripts/check_layers.py"
 
 TEST_DIR="$(mktemp -d /var/tmp/plwasm-test.XXXXXX)"
 cleanup() {
