@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: SQL regression tests (sql/) and client-driven integration tests (tests/),
+# The whole test suite: unit tests, SQL regression tests (sql/) and client-driven integration tests (tests/),
 # against a private PostgreSQL 15 server run as `postgres`, stopped at the end even on failure.
 source "$(dirname "$0")/common.sh"
 require_root
@@ -8,6 +8,8 @@ require_root
 "${REPO_ROOT}/scripts/build.sh"
 log "unit tests: the host/guest contract (plwasm-abi) and the kernels the guests share (udf-guests/ts-kernels)"
 (cd "${REPO_ROOT}" && cargo test --quiet -p plwasm-abi)
+log "unit tests of the extension's pure modules (cargo test -p plwasm --lib)"
+(cd "${REPO_ROOT}" && cargo test --quiet -p plwasm --lib)
 (cd "${REPO_ROOT}/udf-guests" && cargo test --quiet -p ts-kernels)
 log "layering of pg_extension/src: no file reaches into a higher layer, no import cycles"
 python3 "${REPO_ROOT}/scripts/check_layers.py"

@@ -188,7 +188,7 @@ pub fn memory_limit() -> (usize, &'static str) {
 }
 
 pub fn max_module_size_bytes() -> usize {
-    MAX_MODULE_SIZE_KB.get() as usize * 1024
+    read_int(&MAX_MODULE_SIZE_KB) as usize * 1024
 }
 
 pub fn max_stack_bytes() -> usize {

@@ -62,3 +62,34 @@ pub fn from_raw(ty: ScalarType, raw: ValRaw) -> Result<Datum> {
         ScalarType::Float8 => Datum::from(raw.get_f64()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn results_outside_the_sql_type_are_refused() {
+        assert_eq!(from_raw(ScalarType::Int2, ValRaw::i32(40_000)).unwrap_err().kind, ErrorKind::OutOfRange);
+        assert!(from_raw(ScalarType::Int2, ValRaw::i32(-32_768)).is_ok());
+        for date in [DATE_MIN, DATE_END - 1, i32::MIN, i32::MAX] {
+            assert!(from_raw(ScalarType::Date, ValRaw::i32(date)).is_ok(), "{date}");
+        }
+        for date in [DATE_MIN - 1, DATE_END] {
+            assert_eq!(from_raw(ScalarType::Date, ValRaw::i32(date)).unwrap_err().kind, ErrorKind::DatetimeOverflow);
+        }
+        for ts in [TIMESTAMP_MIN - 1, TIMESTAMP_END] {
+            assert_eq!(from_raw(ScalarType::TimestampTz, ValRaw::i64(ts)).unwrap_err().kind, ErrorKind::DatetimeOverflow);
+        }
+        assert!(from_raw(ScalarType::Timestamp, ValRaw::i64(i64::MAX)).is_ok(), "infinity");
+    }
+
+    #[test]
+    fn arguments_arrive_as_postgres_keeps_them() {
+        assert_eq!(to_raw(ScalarType::Int2, Datum::from(-5i16)).get_i32(), -5);
+        assert_eq!(to_raw(ScalarType::Bool, Datum::from(true)).get_i32(), 1);
+        assert_eq!(to_raw(ScalarType::Int8, Datum::from(-7i64)).get_i64(), -7);
+        let back = from_raw(ScalarType::Float8, to_raw(ScalarType::Float8, Datum::from(2.5f64.to_bits()))).unwrap();
+        assert_eq!(f64::from_bits(back.value() as u64), 2.5);
+    }
+}

@@ -51,3 +51,39 @@ impl ModuleSource {
         Ok(ModuleSource::Stored { module: module.to_string(), export: export.map(str::to_string) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ModuleSource;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn wat_and_hex_bodies_become_the_same_binary() {
+        let wat = ModuleSource::parse("  (module (func (export \"f\")))\n").unwrap();
+        let ModuleSource::Inline(bytes) = &wat else { panic!("inline expected") };
+        assert!(bytes.starts_with(b"\0asm"));
+        let hex = ModuleSource::parse(&format!("\\x{}", hex::encode(bytes))).unwrap();
+        assert_eq!(hex, wat);
+        assert!(matches!(ModuleSource::parse(";; a comment first\n(module)"), Ok(ModuleSource::Inline(_))));
+    }
+
+    #[test]
+    fn stored_references_name_a_module_and_maybe_an_export() {
+        assert_eq!(
+            ModuleSource::parse("timeseries:rolling_mean").unwrap(),
+            ModuleSource::Stored { module: "timeseries".into(), export: Some("rolling_mean".into()) }
+        );
+        assert_eq!(ModuleSource::parse(" scalar_examples ").unwrap(), ModuleSource::Stored {
+            module: "scalar_examples".into(),
+            export: None
+        });
+    }
+
+    #[test]
+    fn malformed_bodies_are_invalid_definitions() {
+        for body in ["(module (func", "\\x0061zz", "not a module!", "name:", ""] {
+            let error = ModuleSource::parse(body).unwrap_err();
+            assert_eq!(error.kind, ErrorKind::InvalidDefinition, "{body:?}: {}", error.message);
+        }
+    }
+}

@@ -205,3 +205,36 @@ impl Hasher for Sha256Hasher {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_file(bytes: &[u8]) -> fs::File {
+        let path = std::env::temp_dir().join(format!("plwasm-code-cache-test-{}-{}", std::process::id(), bytes.len()));
+        fs::write(&path, bytes).unwrap();
+        let file = fs::File::open(&path).unwrap();
+        fs::remove_file(&path).unwrap();
+        file
+    }
+
+    #[test]
+    fn a_check_record_vouches_for_exactly_its_code() {
+        let hash = [7u8; 32];
+        let code = b"compiled machine code".repeat(10);
+        let check = check_record(&hash, &code);
+        assert_eq!(check.len(), CHECK_LEN);
+        assert_eq!(check_record_prefix(&check), Some((hash.as_slice(), code.len() as u64)));
+        assert!(code_matches(&code_file(&code), &check, &hash));
+
+        let mut damaged = code.clone();
+        damaged[3] ^= 1;
+        assert!(!code_matches(&code_file(&damaged), &check, &hash), "one flipped bit");
+        assert!(!code_matches(&code_file(&code[1..]), &check, &hash), "a shorter file");
+        assert!(!code_matches(&code_file(&code), &check, &[8u8; 32]), "another module's record");
+        assert!(!code_matches(&code_file(&code), &check[..CHECK_LEN - 1], &hash), "a truncated record");
+        let mut other_layout = check.clone();
+        other_layout[7] = b'1';
+        assert!(!code_matches(&code_file(&code), &other_layout, &hash), "another layout's magic");
+    }
+}

@@ -9,6 +9,7 @@ mod host;
 pub mod instance;
 pub mod instances;
 pub mod interrupts;
+mod lru;
 pub mod module;
 pub mod modules;
 pub mod output;

@@ -136,3 +136,27 @@ fn describe(ty: &ExternType) -> &'static str {
         _ => "other",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn sections_give_declared_signatures_and_refuse_other_abi_versions() {
+        let wasm = wat::parse_str(
+            r#"(module (@custom "plwasm.abi" "1") (@custom "plwasm.sig" "f(int4,text)->int8;g()->void?;bad(")
+                 (func (export "f")))"#,
+        )
+        .unwrap();
+        let declared = read_plwasm_sections(&wasm).unwrap();
+        assert_eq!(declared.len(), 2, "the malformed entry is skipped");
+        assert_eq!(declared["f"].entry(), "f(int4,text)->int8;");
+        assert!(declared["g"].null_mask);
+
+        let wasm = wat::parse_str(r#"(module (@custom "plwasm.abi" "2"))"#).unwrap();
+        let error = read_plwasm_sections(&wasm).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidDefinition);
+        assert!(error.message.contains("version \"2\""), "{}", error.message);
+    }
+}

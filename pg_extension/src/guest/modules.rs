@@ -3,50 +3,22 @@
 
 use super::counters::Prepared;
 use super::module::{self, CompiledModule, ModuleHash};
+use super::lru::Lru;
 use super::{code_cache, engine, instances};
 use crate::error::{ErrorKind, PlWasmError, Result};
 use crate::gucs;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use wasmtime::Module;
 
 const WASM_MAGIC: &[u8] = b"\0asm";
 
-/// The modules this backend has made ready, with when each was last asked for.
+/// The modules this backend has made ready, least recently used out first.
 #[derive(Default)]
 struct ModuleCache {
-    modules: HashMap<ModuleHash, (Rc<CompiledModule>, u64)>,
-    clock: u64,
+    modules: Lru<ModuleHash, Rc<CompiledModule>>,
     /// Modules dropped since the function cache last asked (`take_evicted`).
     evicted: Vec<ModuleHash>,
-}
-
-impl ModuleCache {
-    fn get(&mut self, hash: &ModuleHash) -> Option<Rc<CompiledModule>> {
-        self.clock += 1;
-        let now = self.clock;
-        self.modules.get_mut(hash).map(|(module, last_used)| {
-            *last_used = now;
-            module.clone()
-        })
-    }
-
-    /// Keep `module`, first dropping the least recently used ones to stay under the cap. Returns
-    /// the hashes dropped.
-    fn insert(&mut self, module: Rc<CompiledModule>) -> Vec<ModuleHash> {
-        let cap = gucs::MAX_CACHED_MODULES.get().max(1) as usize;
-        let mut dropped = Vec::new();
-        while self.modules.len() >= cap {
-            let Some(oldest) = self.modules.iter().min_by_key(|(_, (_, used))| *used).map(|(h, _)| *h) else { break };
-            self.modules.remove(&oldest);
-            dropped.push(oldest);
-        }
-        self.clock += 1;
-        self.modules.insert(module.hash, (module, self.clock));
-        self.evicted.extend_from_slice(&dropped);
-        dropped
-    }
 }
 
 thread_local! {
@@ -55,7 +27,7 @@ thread_local! {
 
 /// The compiled module with this hash, if this backend has it; counts as a use.
 pub fn cached(hash: &ModuleHash) -> Option<Rc<CompiledModule>> {
-    MODULES.with(|m| m.borrow_mut().get(hash))
+    MODULES.with(|m| m.borrow_mut().modules.get(hash).cloned())
 }
 
 /// Modules dropped from the cache since the last call: whoever holds things over them lets go.
@@ -118,7 +90,13 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
         code_cache::store(&rt.engine, &hash, &module);
     }
     let compiled = Rc::new(CompiledModule { hash, module, pre, declared });
-    let dropped = MODULES.with(|m| m.borrow_mut().insert(compiled.clone()));
+    let cap = gucs::MAX_CACHED_MODULES.get().max(1) as usize;
+    let dropped: Vec<ModuleHash> = MODULES.with(|m| {
+        let mut cache = m.borrow_mut();
+        let dropped: Vec<ModuleHash> = cache.modules.insert(hash, compiled.clone(), cap).into_iter().map(|(h, _)| h).collect();
+        cache.evicted.extend_from_slice(&dropped);
+        dropped
+    });
     // Instances of a dropped module go with it; function entries over it go at their next lookup
     // (`take_evicted`), so that its code is freed once the queries still running it end.
     dropped.iter().for_each(instances::forget_module);
