@@ -3,8 +3,8 @@
 //! Limits an ordinary role could use to switch protection off come in pairs: a superuser-only
 //! ceiling (`plwasm.max_*`) and, where lowering makes sense, a user setting clamped to it.
 
-use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::PostgresGucEnum;
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 
 /// Default fuel per call: about a second of straight-line wasm on this class of machine.
 pub const DEFAULT_FUEL: i32 = 1_000_000_000;
@@ -183,7 +183,8 @@ pub fn fuel_per_call() -> u64 {
 #[inline]
 pub fn memory_limit() -> (usize, &'static str) {
     let (limit, ceiling) = (read_int(&MEMORY_LIMIT_MB), read_int(&MAX_MEMORY_MB));
-    let (megabytes, setting) = if limit < ceiling { (limit, "plwasm.memory_limit") } else { (ceiling, "plwasm.max_memory") };
+    let (megabytes, setting) =
+        if limit < ceiling { (limit, "plwasm.memory_limit") } else { (ceiling, "plwasm.max_memory") };
     (megabytes as usize * 1024 * 1024, setting)
 }
 
@@ -203,5 +204,7 @@ pub fn check_enabled() -> crate::error::Result<()> {
         return Ok(());
     }
     Err(crate::error::PlWasmError::new(crate::error::ErrorKind::Disabled, "wasm execution is disabled on this server")
-        .with_hint("A superuser has set plwasm.enabled = off; functions and modules are kept, and run again once it is on."))
+        .with_hint(
+            "A superuser has set plwasm.enabled = off; functions and modules are kept, and run again once it is on.",
+        ))
 }

@@ -84,7 +84,12 @@ mod tests {
                 ret: SigReturn::Value(SigType::Array(Scalar::Float8)),
                 null_mask: false,
             },
-            Declared { export: "maybe".into(), params: vec![], ret: SigReturn::SetOf(SigType::Record), null_mask: true },
+            Declared {
+                export: "maybe".into(),
+                params: vec![],
+                ret: SigReturn::SetOf(SigType::Record),
+                null_mask: true,
+            },
         ];
         let section: String = declared.iter().map(Declared::entry).collect();
         assert_eq!(section, "rolling_mean(float8[],int4)->float8[];maybe()->setof record?;");

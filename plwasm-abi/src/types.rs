@@ -212,7 +212,8 @@ mod tests {
                 assert!(SigType::parse(&ty.to_string()).unwrap().same_as(ty), "{ty}");
             }
         }
-        for ty in [SigType::Text, SigType::Bytea, SigType::Jsonb, SigType::Numeric, SigType::Record, SigType::Internal] {
+        for ty in [SigType::Text, SigType::Bytea, SigType::Jsonb, SigType::Numeric, SigType::Record, SigType::Internal]
+        {
             assert_eq!(SigType::parse(&ty.to_string()), Some(ty));
         }
         for ret in [SigReturn::Void, SigReturn::Value(SigType::Text), SigReturn::SetOf(SigType::Record)] {

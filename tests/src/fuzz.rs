@@ -174,26 +174,28 @@ pub fn run(database: &str, count: usize, seed: u64, server_log: Option<&std::pat
         let valid = valid_module(&mut rng);
         let bytes = if i % 3 == 2 { mutated(&mut rng, valid) } else { valid };
         report.modules += 1;
-        let step = |client: &mut postgres::Client, report: &mut Report, name: &str, sql: &str, bytes: Option<&Vec<u8>>| {
-            let result = match bytes {
-                Some(b) => client.execute(sql, &[b]).map(|_| ()),
-                None => client.batch_execute(sql),
+        let step =
+            |client: &mut postgres::Client, report: &mut Report, name: &str, sql: &str, bytes: Option<&Vec<u8>>| {
+                let result = match bytes {
+                    Some(b) => client.execute(sql, &[b]).map(|_| ()),
+                    None => client.batch_execute(sql),
+                };
+                let outcome = match &result {
+                    Ok(()) => "ok".to_string(),
+                    Err(e) => match e.code() {
+                        Some(code) => code.code().to_string(),
+                        None if client.is_closed() || e.is_closed() => "connection lost".to_string(),
+                        None => format!("client error: {e}"),
+                    },
+                };
+                if outcome == "connection lost" {
+                    report.crashes += 1;
+                }
+                *report.outcomes.entry(format!("{name}: {outcome}")).or_default() += 1;
+                result.is_ok()
             };
-            let outcome = match &result {
-                Ok(()) => "ok".to_string(),
-                Err(e) => match e.code() {
-                    Some(code) => code.code().to_string(),
-                    None if client.is_closed() || e.is_closed() => "connection lost".to_string(),
-                    None => format!("client error: {e}"),
-                },
-            };
-            if outcome == "connection lost" {
-                report.crashes += 1;
-            }
-            *report.outcomes.entry(format!("{name}: {outcome}")).or_default() += 1;
-            result.is_ok()
-        };
-        let installed = step(&mut client, &mut report, "install", "SELECT plwasm.install_module('fuzz', $1)", Some(&bytes));
+        let installed =
+            step(&mut client, &mut report, "install", "SELECT plwasm.install_module('fuzz', $1)", Some(&bytes));
         if client.is_closed() {
             client = open();
         }

@@ -111,7 +111,8 @@ fn script() -> String {
 /// Create the soak's functions and tables in `database` (which has plwasm and the test guests).
 pub fn setup(database: &str) {
     let mut client = connect(database);
-    let functions = std::fs::read_to_string(repo_root().join("udf-guests/timeseries/functions.sql")).expect("functions.sql");
+    let functions =
+        std::fs::read_to_string(repo_root().join("udf-guests/timeseries/functions.sql")).expect("functions.sql");
     client.batch_execute(&functions).expect("declaring the time-series functions");
     client.batch_execute(SETUP).expect("the soak's functions and tables");
 }
@@ -134,14 +135,18 @@ pub fn run(database: &str, clients: u32, seconds: u64) -> Report {
     let mut observer = connect(database);
     let backends = |observer: &mut postgres::Client| -> Vec<i32> {
         observer
-            .query("SELECT pid FROM pg_stat_activity WHERE application_name = 'pgbench' AND datname = current_database()", &[])
+            .query(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgbench' AND datname = current_database()",
+                &[],
+            )
             .unwrap()
             .iter()
             .map(|row| row.get(0))
             .collect()
     };
     std::thread::sleep(Duration::from_secs_f64(seconds as f64 / 3.0));
-    let early: Vec<(i32, u64)> = backends(&mut observer).into_iter().filter_map(|pid| Some((pid, private_kib(pid)?))).collect();
+    let early: Vec<(i32, u64)> =
+        backends(&mut observer).into_iter().filter_map(|pid| Some((pid, private_kib(pid)?))).collect();
     std::thread::sleep(Duration::from_secs_f64((seconds as f64 * 2.0 / 3.0 - 1.0).max(0.5)));
     let memory = early
         .into_iter()

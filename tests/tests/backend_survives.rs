@@ -44,7 +44,8 @@ fn the_backend_survives_every_kind_of_error() {
         }
     }
     assert_eq!(c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get::<_, i32>(0), pid, "same backend");
-    let restarted: std::time::SystemTime = connect("postgres").query_one("SELECT pg_postmaster_start_time()", &[]).unwrap().get(0);
+    let restarted: std::time::SystemTime =
+        connect("postgres").query_one("SELECT pg_postmaster_start_time()", &[]).unwrap().get(0);
     assert_eq!(restarted, started, "the postmaster never restarted (no backend crashed)");
     drop(c);
     drop_database(&db);

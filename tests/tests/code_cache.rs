@@ -54,10 +54,8 @@ fn replace(path: &Path, contents: &[u8]) {
 fn a_new_backend_loads_what_another_compiled_and_recompiles_damaged_files() {
     let db = fresh_database("it_code_cache");
     let mut setup = connect(&db);
-    let sha256: String = setup
-        .query_one("SELECT plwasm.install_module('answer_mod', $1)", &[&unique_module(42)])
-        .unwrap()
-        .get(0);
+    let sha256: String =
+        setup.query_one("SELECT plwasm.install_module('answer_mod', $1)", &[&unique_module(42)]).unwrap().get(0);
     setup.batch_execute("CREATE FUNCTION answer() RETURNS int LANGUAGE wasm AS 'answer_mod'").unwrap();
 
     // install_module compiled it and wrote the cache, privately.
@@ -97,10 +95,8 @@ fn a_new_backend_loads_what_another_compiled_and_recompiles_damaged_files() {
     let mut off = connect(&db);
     off.batch_execute("SET plwasm.code_cache = off").unwrap();
     assert_eq!(call_and_count(&mut off, 42), (1, 0), "with the cache off the module is compiled");
-    let fresh: String = off
-        .query_one("SELECT plwasm.install_module('answer_mod', $1)", &[&unique_module(7)])
-        .unwrap()
-        .get(0);
+    let fresh: String =
+        off.query_one("SELECT plwasm.install_module('answer_mod', $1)", &[&unique_module(7)]).unwrap().get(0);
     assert!(cache_files_of(&dir, &fresh).is_none(), "with the cache off nothing is written");
     drop(off);
     drop(setup);

@@ -34,7 +34,23 @@ fn dump_and_restore_round_trip() {
     admin.batch_execute(&format!("DROP DATABASE IF EXISTS {target}")).unwrap();
     admin.batch_execute(&format!("CREATE DATABASE {target}")).unwrap();
     let restored = Command::new(pg_tool("psql"))
-        .args(["-X", "-q", "-o", "/dev/null", "-v", "ON_ERROR_STOP=1", "-h", "localhost", "-p", &port, "-U", "postgres", "-d", target, "-f"])
+        .args([
+            "-X",
+            "-q",
+            "-o",
+            "/dev/null",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "localhost",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-d",
+            target,
+            "-f",
+        ])
         .arg(&dump)
         .status()
         .unwrap();

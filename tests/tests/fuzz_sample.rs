@@ -20,7 +20,9 @@ fn a_fixed_sample_of_random_modules_never_crashes_a_backend() {
         assert!(code == "ok" || DOCUMENTED.contains(&code), "undocumented outcome \"{outcome}\":\n{}", report.table());
     }
     // The sample reaches every step, both ways: otherwise it tests less than it claims.
-    for (step, outcome) in [("install", "ok"), ("install", "42P13"), ("create", "ok"), ("call", "ok"), ("call", "38000")] {
+    for (step, outcome) in
+        [("install", "ok"), ("install", "42P13"), ("create", "ok"), ("call", "ok"), ("call", "38000")]
+    {
         assert!(report.count(step, outcome) > 0, "no \"{step}: {outcome}\" in the sample:\n{}", report.table());
     }
     drop_database(&db);

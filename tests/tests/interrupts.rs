@@ -11,7 +11,9 @@ const SPIN_SETUP: &str = r#"
 
 fn create_spin(db: &str) {
     connect(db)
-        .batch_execute(r#"CREATE FUNCTION spin() RETURNS void LANGUAGE wasm AS $$ (module (func (export "spin") (loop br 0))) $$"#)
+        .batch_execute(
+            r#"CREATE FUNCTION spin() RETURNS void LANGUAGE wasm AS $$ (module (func (export "spin") (loop br 0))) $$"#,
+        )
         .unwrap();
 }
 
@@ -20,7 +22,10 @@ fn wait_until_spinning(observer: &mut postgres::Client, pid: i32) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let row = observer
-            .query_one("SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query LIKE '%spin()%'", &[&pid])
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query LIKE '%spin()%'",
+                &[&pid],
+            )
             .unwrap();
         if row.get::<_, i64>(0) == 1 {
             return;

@@ -110,8 +110,7 @@ fn instances_are_never_shared_between_roles() {
     .unwrap();
     assert_eq!(scalar(&mut s, "SELECT next_as_r1()"), 4, "runs as its owner r1");
     assert_eq!(scalar(&mut s, "SELECT next()"), 2, "r2's own instance is untouched");
-    s.batch_execute("RESET ROLE; DROP FUNCTION next_as_r1(); DROP ROLE plwasm_it_r1; DROP ROLE plwasm_it_r2;")
-        .unwrap();
+    s.batch_execute("RESET ROLE; DROP FUNCTION next_as_r1(); DROP ROLE plwasm_it_r1; DROP ROLE plwasm_it_r2;").unwrap();
     drop(s);
     drop_database(&db);
 }
@@ -142,11 +141,7 @@ fn a_thousand_calls_load_and_instantiate_once() {
         .query_one("SELECT calls, compiles, loads, instantiations FROM plwasm.stats WHERE function = 'wasm_gcd(bigint,bigint)'::regprocedure", &[])
         .unwrap();
     let counts: Vec<i64> = (0..4).map(|i| row.get(i)).collect();
-    assert_eq!(
-        counts,
-        [1, 0, 0, 0],
-        "gcd shares fib's compiled module and instance"
-    );
+    assert_eq!(counts, [1, 0, 0, 0], "gcd shares fib's compiled module and instance");
     drop((setup, s));
     drop_database(&db);
 }
@@ -177,7 +172,8 @@ fn instances_beyond_the_cap_are_evicted_least_recently_used_first() {
 
 /// A superuser-only cap: an ordinary role's attempt to raise it is refused (42501).
 fn ordinary_role_cannot_raise(s: &mut postgres::Client, setting: &str) {
-    s.batch_execute("DROP ROLE IF EXISTS plwasm_it_capped; CREATE ROLE plwasm_it_capped; SET ROLE plwasm_it_capped").unwrap();
+    s.batch_execute("DROP ROLE IF EXISTS plwasm_it_capped; CREATE ROLE plwasm_it_capped; SET ROLE plwasm_it_capped")
+        .unwrap();
     let error = s.batch_execute(&format!("SET {setting} = 100000")).unwrap_err();
     assert_eq!(sqlstate(&error), "42501", "an ordinary role raising {setting}");
     s.batch_execute("RESET ROLE; DROP ROLE plwasm_it_capped").unwrap();

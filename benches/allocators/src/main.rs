@@ -66,11 +66,15 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let wasm = std::fs::read(args.get(1).expect("usage: plwasm-bench-allocators MODULE.wasm [INSTANCES]")).expect("the module");
+    let wasm = std::fs::read(args.get(1).expect("usage: plwasm-bench-allocators MODULE.wasm [INSTANCES]"))
+        .expect("the module");
     let instances: u32 = args.get(2).map_or(64, |n| n.parse().expect("a number of instances"));
     let cwasm = std::env::temp_dir().join(format!("plwasm-bench-allocators-{}.cwasm", std::process::id()));
 
-    println!("module: {} bytes of wasm; {instances} live instances (plwasm.max_cached_instances' default)\n", wasm.len());
+    println!(
+        "module: {} bytes of wasm; {instances} live instances (plwasm.max_cached_instances' default)\n",
+        wasm.len()
+    );
     println!("| allocator | engine | map precompiled | new instance | address space: engine | per live instance |");
     println!("|---|---|---|---|---|---|");
     for choice in CHOICES {

@@ -1,8 +1,8 @@
 //! PostgreSQL's on-disk array layout, for one-dimensional arrays of fixed-width elements without NULLs:
 //! the only arrays that travel to a guest as one contiguous block.
 
-use crate::error::{ErrorKind, PlWasmError, Result};
 use super::types::ElementType;
+use crate::error::{ErrorKind, PlWasmError, Result};
 use pgrx::pg_sys;
 
 /// sizeof(ArrayType): varlena header, ndim, dataoffset, elemtype.

@@ -6,8 +6,8 @@ use super::{array, scalar};
 use crate::error::{ErrorKind, PlWasmError, Result};
 use crate::guest::counters::Counters;
 use crate::guest::instance::LiveInstance;
-use plwasm_abi::names::ALLOC;
 use pgrx::pg_sys::{self, Datum};
+use plwasm_abi::names::ALLOC;
 use wasmtime::ValRaw;
 
 /// Smallest argument region the host asks for; it doubles as needed and is never given back.
@@ -56,10 +56,13 @@ pub unsafe fn stage(ty: ValueType, datum: Datum, argument: usize, slot: usize) -
                 let data = array::elements(array, argument)?;
                 (data.data, data.count * element.size, data.count)
             }
-            ValueType::Scalar(_) | ValueType::Record(_) => unreachable!("scalars go into parameters, records through record.rs"),
+            ValueType::Scalar(_) | ValueType::Record(_) => {
+                unreachable!("scalars go into parameters, records through record.rs")
+            }
         };
-        let guest_len = u32::try_from(guest_len)
-            .map_err(|_| PlWasmError::new(ErrorKind::ProgramLimit, format!("argument {argument} is too large for wasm32")))?;
+        let guest_len = u32::try_from(guest_len).map_err(|_| {
+            PlWasmError::new(ErrorKind::ProgramLimit, format!("argument {argument} is too large for wasm32"))
+        })?;
         Ok(Staged { slot, src, bytes, guest_len })
     }
 }
@@ -192,13 +195,18 @@ pub unsafe fn datum_from_bytes(ty: ValueType, bytes: &[u8], count: usize) -> Res
                 check_elements(element.scalar, bytes)?;
                 Ok(array::build(element, bytes.as_ptr(), count))
             }
-            ValueType::Scalar(_) | ValueType::Record(_) => unreachable!("scalars come back as Wasm values, records via record.rs"),
+            ValueType::Scalar(_) | ValueType::Record(_) => {
+                unreachable!("scalars come back as Wasm values, records via record.rs")
+            }
         }
     }
 }
 
 fn too_large(len: usize) -> PlWasmError {
-    PlWasmError::new(ErrorKind::ProgramLimit, format!("the result ({len} elements or bytes) is larger than PostgreSQL's 1 GB limit"))
+    PlWasmError::new(
+        ErrorKind::ProgramLimit,
+        format!("the result ({len} elements or bytes) is larger than PostgreSQL's 1 GB limit"),
+    )
 }
 
 /// Text results must be valid in the database encoding, with no NUL bytes.
@@ -228,7 +236,10 @@ fn check_encoding(bytes: &[u8]) -> Result<()> {
 fn check_elements(scalar: ScalarType, bytes: &[u8]) -> Result<()> {
     match scalar {
         ScalarType::Bool => match bytes.iter().find(|&&b| b > 1) {
-            Some(b) => Err(PlWasmError::new(ErrorKind::InvalidParameter, format!("boolean array element {b} is neither 0 nor 1"))),
+            Some(b) => Err(PlWasmError::new(
+                ErrorKind::InvalidParameter,
+                format!("boolean array element {b} is neither 0 nor 1"),
+            )),
             None => Ok(()),
         },
         ScalarType::Date | ScalarType::Timestamp | ScalarType::TimestampTz => {

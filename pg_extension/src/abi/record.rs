@@ -2,11 +2,11 @@
 //! configuration (little-endian, fixed-width integers, u64 lengths): one field per attribute in
 //! attribute order, each an Option (a 0 byte for NULL, or 1 and the value). docs/abi.md has the table.
 
-use super::types::{type_name, RecordType, ScalarType, ValueType};
+use super::types::{RecordType, ScalarType, ValueType, type_name};
 use super::{array, memory, scalar};
 use crate::error::{ErrorKind, PlWasmError, Result};
-use plwasm_abi::encoding::{self, Malformed};
 use pgrx::pg_sys::{self, Datum, Oid};
+use plwasm_abi::encoding::{self, Malformed};
 use wasmtime::ValRaw;
 
 /// The fields of a composite type, as they cross the ABI.
@@ -179,13 +179,15 @@ impl<'a> Reader<'a> {
                         ValueType::Array(e) => e.size,
                         _ => 1,
                     };
-                    let size =
-                        count.checked_mul(element).filter(|&n| n <= array::MAX_DATA_BYTES).ok_or(Malformed).map_err(malformed)?;
+                    let size = count
+                        .checked_mul(element)
+                        .filter(|&n| n <= array::MAX_DATA_BYTES)
+                        .ok_or(Malformed)
+                        .map_err(malformed)?;
                     let data = self.bytes.take(size).map_err(malformed)?;
                     memory::datum_from_bytes(other, data, count)
                 }
             }
-    
         }
     }
 
@@ -205,7 +207,6 @@ impl<'a> Reader<'a> {
                 }
             }
             Ok(())
-    
         }
     }
 }

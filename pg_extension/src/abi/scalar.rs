@@ -1,8 +1,8 @@
 //! The scalar ABI: how each SQL value becomes a Wasm parameter and how a Wasm result becomes a Datum.
 //! docs/abi.md is the contract this file implements.
 
-use crate::error::{ErrorKind, PlWasmError, Result};
 use super::types::ScalarType;
+use crate::error::{ErrorKind, PlWasmError, Result};
 use pgrx::pg_sys::Datum;
 use wasmtime::ValRaw;
 
@@ -34,8 +34,9 @@ pub fn from_raw(ty: ScalarType, raw: ValRaw) -> Result<Datum> {
     Ok(match ty {
         ScalarType::Int2 => {
             let value = raw.get_i32();
-            let narrow = i16::try_from(value)
-                .map_err(|_| PlWasmError::new(ErrorKind::OutOfRange, format!("result {value} is out of range for type smallint")))?;
+            let narrow = i16::try_from(value).map_err(|_| {
+                PlWasmError::new(ErrorKind::OutOfRange, format!("result {value} is out of range for type smallint"))
+            })?;
             Datum::from(narrow)
         }
         ScalarType::Int4 => Datum::from(raw.get_i32()),
@@ -43,7 +44,10 @@ pub fn from_raw(ty: ScalarType, raw: ValRaw) -> Result<Datum> {
         ScalarType::Date => {
             let value = raw.get_i32();
             if value != i32::MIN && value != i32::MAX && !(DATE_MIN..DATE_END).contains(&value) {
-                return Err(PlWasmError::new(ErrorKind::DatetimeOverflow, format!("result {value} is out of range for type date")));
+                return Err(PlWasmError::new(
+                    ErrorKind::DatetimeOverflow,
+                    format!("result {value} is out of range for type date"),
+                ));
             }
             Datum::from(value)
         }
@@ -79,7 +83,10 @@ mod tests {
             assert_eq!(from_raw(ScalarType::Date, ValRaw::i32(date)).unwrap_err().kind, ErrorKind::DatetimeOverflow);
         }
         for ts in [TIMESTAMP_MIN - 1, TIMESTAMP_END] {
-            assert_eq!(from_raw(ScalarType::TimestampTz, ValRaw::i64(ts)).unwrap_err().kind, ErrorKind::DatetimeOverflow);
+            assert_eq!(
+                from_raw(ScalarType::TimestampTz, ValRaw::i64(ts)).unwrap_err().kind,
+                ErrorKind::DatetimeOverflow
+            );
         }
         assert!(from_raw(ScalarType::Timestamp, ValRaw::i64(i64::MAX)).is_ok(), "infinity");
     }

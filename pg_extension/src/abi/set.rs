@@ -13,9 +13,7 @@ use pgrx::pg_sys::{self, Datum};
 /// `fcinfo` is the call's valid FunctionCallInfo.
 pub unsafe fn check_caller_accepts(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
     // SAFETY: as this function's caller guarantees (# Safety above).
-    unsafe {
-        return_set_info(fcinfo).map(|_| ())
-    }
+    unsafe { return_set_info(fcinfo).map(|_| ()) }
 }
 
 /// The call's ReturnSetInfo, if the caller accepts a materialized set.
@@ -76,7 +74,10 @@ pub unsafe fn materialize(fcinfo: pg_sys::FunctionCallInfo, row: ValueType, byte
         let rows = reader.u64()?;
         // Every row takes at least one byte (a tag), so a count beyond the bytes left is a lie.
         if rows > reader.remaining() as u64 {
-            return Err(PlWasmError::new(ErrorKind::Trap, format!("the set result claims {rows} rows in {} bytes", bytes.len())));
+            return Err(PlWasmError::new(
+                ErrorKind::Trap,
+                format!("the set result claims {rows} rows in {} bytes", bytes.len()),
+            ));
         }
         for _ in 0..rows {
             match &plan {

@@ -1,8 +1,8 @@
 //! The SQL types that cross into a guest, and how each crosses: as a Wasm value, or through guest
 //! memory as (pointer, length).
 
-use plwasm_abi::types::SigType;
 use pgrx::pg_sys::{self, Oid};
+use plwasm_abi::types::SigType;
 use std::fmt;
 use wasmtime::{FuncType, ValType};
 

@@ -33,7 +33,8 @@ pub fn find() -> Result<StoreTable> {
         if relid == pg_sys::InvalidOid {
             return Err(missing_catalog());
         }
-        let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::RELOID as i32, relid.into_datum().unwrap_or(0.into()));
+        let tuple =
+            pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::RELOID as i32, relid.into_datum().unwrap_or(0.into()));
         if tuple.is_null() {
             return Err(missing_catalog());
         }
@@ -72,7 +73,6 @@ impl ModuleRow {
             let mut isnull = false;
             let datum = pg_sys::heap_getattr(self.tuple, attnum, self.desc, &mut isnull);
             A::from_datum(datum, isnull)
-    
         }
     }
 }

@@ -182,8 +182,10 @@ impl CallSite {
                 Returned::Exited if entry.signature.ret == ReturnType::Void => Ok(Datum::from(0)),
                 Returned::Exited => Err(Returned::exited_error()),
                 // SAFETY: the guest has returned; fcinfo is valid.
-                returned => unsafe { result_datum(entry.signature.ret, slots, &live, returned == Returned::Null, fcinfo) }
-                    .map_err(|error| live.reject(stats, error)),
+                returned => {
+                    unsafe { result_datum(entry.signature.ret, slots, &live, returned == Returned::Null, fcinfo) }
+                        .map_err(|error| live.reject(stats, error))
+                }
             });
         result.map_err(in_function)
     }
@@ -231,9 +233,8 @@ unsafe fn fill_slots(
                     // SAFETY: a non-NULL argument of the declared type.
                     let value = unsafe {
                         match in_memory {
-                            ValueType::Record(_) => {
-                                record::encode(arg.value, &mut records[i]).and_then(|()| Staged::encoded(slot, &records[i]))
-                            }
+                            ValueType::Record(_) => record::encode(arg.value, &mut records[i])
+                                .and_then(|()| Staged::encoded(slot, &records[i])),
                             _ => memory::stage(*in_memory, arg.value, i + 1, slot),
                         }
                     };

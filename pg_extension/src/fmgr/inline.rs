@@ -5,8 +5,8 @@ use crate::function::body::ModuleSource;
 use crate::function::check::choose_export;
 use crate::guest::counters::Counters;
 use crate::guest::enter;
-use plwasm_abi::names::DO_BLOCK_ENTRIES;
 use pgrx::pg_sys;
+use plwasm_abi::names::DO_BLOCK_ENTRIES;
 use std::ffi::CStr;
 
 const CONTEXT: &str = "wasm DO block";

@@ -17,7 +17,8 @@ pub struct Bound {
 }
 
 pub fn bind(entry: &FunctionEntry, role: Oid) -> Result<Bound> {
-    let instance = instances::instance_for(&entry.module, role, &entry.stats).map_err(|e| e.in_function(&entry.display_name))?;
+    let instance =
+        instances::instance_for(&entry.module, role, &entry.stats).map_err(|e| e.in_function(&entry.display_name))?;
     let func = export_in(&instance, entry)?;
     Ok(Bound { instance, func })
 }

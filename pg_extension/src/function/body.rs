@@ -73,10 +73,10 @@ mod tests {
             ModuleSource::parse("timeseries:rolling_mean").unwrap(),
             ModuleSource::Stored { module: "timeseries".into(), export: Some("rolling_mean".into()) }
         );
-        assert_eq!(ModuleSource::parse(" scalar_examples ").unwrap(), ModuleSource::Stored {
-            module: "scalar_examples".into(),
-            export: None
-        });
+        assert_eq!(
+            ModuleSource::parse(" scalar_examples ").unwrap(),
+            ModuleSource::Stored { module: "scalar_examples".into(), export: None }
+        );
     }
 
     #[test]

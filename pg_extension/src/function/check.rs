@@ -4,8 +4,8 @@
 
 use super::prepare::PreparedModule;
 use super::proc::{ProcInfo, ProcVersion};
-use super::signature::{Signature, MAX_NULLABLE_ARGS};
-use crate::abi::types::{wasm_signature_of, WasmType};
+use super::signature::{MAX_NULLABLE_ARGS, Signature};
+use crate::abi::types::{WasmType, wasm_signature_of};
 use crate::error::{PlWasmError, Result};
 use crate::guest::counters::Counters;
 use crate::guest::module::CompiledModule;
@@ -94,16 +94,19 @@ fn check_signature(signature: &Signature, export: &str, ty: &FuncType, function:
         }
         return Ok(true);
     }
-    Err(PlWasmError::definition(format!("export \"{export}\" has wasm signature {found}, but {function} needs {expected}"))
-        .with_detail(format!("expected {expected}, found {found}"))
-        .with_hint("A function that handles NULLs itself may also take a leading i32 null mask (docs/abi.md)."))
+    Err(PlWasmError::definition(format!(
+        "export \"{export}\" has wasm signature {found}, but {function} needs {expected}"
+    ))
+    .with_detail(format!("expected {expected}, found {found}"))
+    .with_hint("A function that handles NULLs itself may also take a leading i32 null mask (docs/abi.md)."))
 }
 
 /// A guest built with the SDK says which SQL types each export expects: name the difference precisely.
 fn check_declared_signature(module: &CompiledModule, export: &str, signature: &Signature) -> Result<()> {
     let Some(declared) = module.declared.get(export) else { return Ok(()) };
     let (params, ret) = signature.declared_form();
-    let same_params = declared.params.len() == params.len() && declared.params.iter().zip(&params).all(|(g, s)| g.same_as(*s));
+    let same_params =
+        declared.params.len() == params.len() && declared.params.iter().zip(&params).all(|(g, s)| g.same_as(*s));
     if same_params && declared.ret.same_as(ret) {
         return Ok(());
     }
@@ -112,7 +115,11 @@ fn check_declared_signature(module: &CompiledModule, export: &str, signature: &S
     };
     let mut differences: Vec<String> = Vec::new();
     if declared.params.len() != params.len() {
-        differences.push(format!("the guest takes {} arguments, the SQL function {}", declared.params.len(), params.len()));
+        differences.push(format!(
+            "the guest takes {} arguments, the SQL function {}",
+            declared.params.len(),
+            params.len()
+        ));
     }
     for (i, (guest, sql)) in declared.params.iter().zip(&params).enumerate() {
         if !guest.same_as(*sql) {
@@ -140,8 +147,10 @@ fn check_state_free_export(module: &CompiledModule) -> Result<()> {
     if has_wasm_type(module.function_type(STATE_FREE), &[WasmType::I32], &[]) {
         return Ok(());
     }
-    Err(PlWasmError::definition(format!("a module with aggregate support functions must export {STATE_FREE}(handle i32)"))
-        .with_hint("The host calls it when PostgreSQL is done with a state (docs/aggregates.md)."))
+    Err(PlWasmError::definition(format!(
+        "a module with aggregate support functions must export {STATE_FREE}(handle i32)"
+    ))
+    .with_hint("The host calls it when PostgreSQL is done with a state (docs/aggregates.md)."))
 }
 
 /// Values that travel through guest memory need the memory exported, and arguments need an allocator.

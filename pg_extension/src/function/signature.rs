@@ -3,10 +3,10 @@
 
 use super::support::{self, Support};
 use crate::abi::record;
-use crate::abi::types::{type_name, RecordType, ReturnType, ValueType, WasmSignature, WasmType, SUPPORTED_TYPES};
+use crate::abi::types::{RecordType, ReturnType, SUPPORTED_TYPES, ValueType, WasmSignature, WasmType, type_name};
 use crate::error::{PlWasmError, Result};
-use plwasm_abi::types::{SigReturn, SigType};
 use pgrx::pg_sys::{self, Oid};
+use plwasm_abi::types::{SigReturn, SigType};
 
 /// Most arguments a null mask (one i32) can describe.
 pub const MAX_NULLABLE_ARGS: usize = 32;
@@ -107,4 +107,3 @@ impl Signature {
             || matches!(self.ret, ReturnType::Value(v) if v.in_memory())
     }
 }
-

@@ -2,10 +2,10 @@
 //! SQL shapes plwasm accepts, and the Wasm signature each shape implies.
 
 use crate::abi::record;
-use crate::abi::types::{scalar_of_oid, type_name, ReturnType, ScalarType, ValueType, WasmSignature, WasmType};
+use crate::abi::types::{ReturnType, ScalarType, ValueType, WasmSignature, WasmType, scalar_of_oid, type_name};
 use crate::error::{PlWasmError, Result};
-use plwasm_abi::types::{SigReturn, SigType};
 use pgrx::pg_sys::{self, Oid};
+use plwasm_abi::types::{SigReturn, SigType};
 
 /// The role a function over `internal` plays in a batched aggregate, read from its SQL shape.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -101,7 +101,8 @@ fn code_matches(code: &fs::File, check: &[u8], module_hash: &ModuleHash) -> bool
     let Ok(len) = code.metadata().map(|m| m.len() as usize) else {
         return false;
     };
-    if check.len() != CHECK_LEN || len == 0 || check_record_prefix(check) != Some((module_hash.as_slice(), len as u64)) {
+    if check.len() != CHECK_LEN || len == 0 || check_record_prefix(check) != Some((module_hash.as_slice(), len as u64))
+    {
         return false;
     }
     let expected = u32::from_le_bytes(check[CHECK_LEN - 4..].try_into().expect("four bytes"));
@@ -154,17 +155,11 @@ fn file_for(engine: &Engine, module_hash: &ModuleHash) -> Option<PathBuf> {
 /// directory owned by the server's user and closed to group and others.
 fn usable_directory() -> Option<PathBuf> {
     // SAFETY: DataDir is set by the postmaster before any backend starts and never changes after.
-    let data_dir = unsafe { std::ffi::CStr::from_ptr(pgrx::pg_sys::DataDir) }
-        .to_str()
-        .ok()?
-        .to_owned();
+    let data_dir = unsafe { std::ffi::CStr::from_ptr(pgrx::pg_sys::DataDir) }.to_str().ok()?.to_owned();
     let directory = Path::new(&data_dir).join(DIR_NAME);
     let _ = fs::DirBuilder::new().mode(0o700).create(&directory);
     let refuse = |why: &str| {
-        pgrx::log!(
-            "plwasm: not using the code cache {}: {why}",
-            directory.display()
-        );
+        pgrx::log!("plwasm: not using the code cache {}: {why}", directory.display());
         None
     };
     let Ok(meta) = fs::symlink_metadata(&directory) else {
@@ -198,11 +193,7 @@ impl Hasher for Sha256Hasher {
     }
     fn finish(&self) -> u64 {
         let digest = self.0.clone().finalize();
-        u64::from_le_bytes(
-            digest[..8]
-                .try_into()
-                .expect("a SHA-256 digest has 32 bytes"),
-        )
+        u64::from_le_bytes(digest[..8].try_into().expect("a SHA-256 digest has 32 bytes"))
     }
 }
 

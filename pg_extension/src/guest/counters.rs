@@ -41,6 +41,13 @@ impl Counters {
 
     /// Every counter, in the order of plwasm.backend_stats()'s columns.
     pub fn snapshot(&self) -> [u64; 6] {
-        [self.calls.get(), self.compiles.get(), self.loads.get(), self.instantiations.get(), self.traps.get(), self.fuel.get()]
+        [
+            self.calls.get(),
+            self.compiles.get(),
+            self.loads.get(),
+            self.instantiations.get(),
+            self.traps.get(),
+            self.fuel.get(),
+        ]
     }
 }

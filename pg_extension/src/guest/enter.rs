@@ -101,7 +101,13 @@ impl LiveInstance {
     /// `func` belongs to this instance's store, and `slots` hold one value of the right type per
     /// parameter of `func` and room for its results.
     #[inline(always)]
-    pub unsafe fn call_raw(&mut self, func: Func, slots: &mut [ValRaw], calls: u64, counters: &Counters) -> Result<Returned> {
+    pub unsafe fn call_raw(
+        &mut self,
+        func: Func,
+        slots: &mut [ValRaw],
+        calls: u64,
+        counters: &Counters,
+    ) -> Result<Returned> {
         let given = arm(&mut self.store, calls);
         let store = &mut self.store;
         // SAFETY: the caller guarantees that `func` is of this store and `slots` fit its type.
@@ -187,7 +193,10 @@ impl LiveInstance {
         let capacity = needed.max(self.region.capacity * 2).max(minimum);
         let alloc = self.alloc.clone().expect("checked when the function was built: the module exports plwasm_alloc");
         let size = i32::try_from(capacity).map_err(|_| {
-            PlWasmError::new(ErrorKind::ProgramLimit, format!("arguments of {needed} bytes do not fit in wasm32 memory"))
+            PlWasmError::new(
+                ErrorKind::ProgramLimit,
+                format!("arguments of {needed} bytes do not fit in wasm32 memory"),
+            )
         })?;
         let start = match self.call_typed(&alloc, (size, 8), counters)? {
             (Some(start), _) => start as u32 as usize,
@@ -197,7 +206,9 @@ impl LiveInstance {
         if start % 8 != 0 || start.checked_add(capacity).is_none_or(|end| end > memory_size) {
             let error = PlWasmError::new(
                 ErrorKind::Trap,
-                format!("{ALLOC}({size}, 8) returned {start}, which is not an aligned buffer inside the guest's memory"),
+                format!(
+                    "{ALLOC}({size}, 8) returned {start}, which is not an aligned buffer inside the guest's memory"
+                ),
             );
             return Err(self.reject(counters, error));
         }

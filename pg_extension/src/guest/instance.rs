@@ -45,7 +45,11 @@ impl fmt::Display for LimitExceeded {
                 "wasm memory would grow to {} bytes, past {} ({} bytes)",
                 self.desired, self.setting, self.limit
             ),
-            _ => write!(f, "wasm {} would grow to {} elements, past the limit of {}", self.what, self.desired, self.limit),
+            _ => write!(
+                f,
+                "wasm {} would grow to {} elements, past the limit of {}",
+                self.what, self.desired, self.limit
+            ),
         }
     }
 }
@@ -67,7 +71,12 @@ impl ResourceLimiter for InstanceLimits {
 
     fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > MAX_TABLE_ELEMENTS {
-            return Err(wasmtime::Error::new(LimitExceeded { what: "table", desired, limit: MAX_TABLE_ELEMENTS, setting: "" }));
+            return Err(wasmtime::Error::new(LimitExceeded {
+                what: "table",
+                desired,
+                limit: MAX_TABLE_ELEMENTS,
+                setting: "",
+            }));
         }
         Ok(true)
     }

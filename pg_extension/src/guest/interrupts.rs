@@ -64,29 +64,30 @@ pub fn start_ticker(engine: &Engine) {
             let mut previous: libc::sigset_t = std::mem::zeroed();
             libc::sigfillset(&mut all);
             libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut previous);
-            let spawned = std::thread::Builder::new().name("plwasm-ticker".into()).stack_size(64 * 1024).spawn(move || {
-                let mut quiet_ticks = 0;
-                loop {
-                    if quiet_ticks < QUIET_TICKS_BEFORE_PARKING {
-                        std::thread::sleep(TICK);
-                    } else {
-                        TICKER_PARKED.store(true, Ordering::SeqCst);
-                        if !GUEST_RUNNING.load(Ordering::SeqCst) {
-                            std::thread::park_timeout(IDLE_TICK);
+            let spawned =
+                std::thread::Builder::new().name("plwasm-ticker".into()).stack_size(64 * 1024).spawn(move || {
+                    let mut quiet_ticks = 0;
+                    loop {
+                        if quiet_ticks < QUIET_TICKS_BEFORE_PARKING {
+                            std::thread::sleep(TICK);
+                        } else {
+                            TICKER_PARKED.store(true, Ordering::SeqCst);
+                            if !GUEST_RUNNING.load(Ordering::SeqCst) {
+                                std::thread::park_timeout(IDLE_TICK);
+                            }
+                            TICKER_PARKED.store(false, Ordering::SeqCst);
+                            quiet_ticks = 0;
                         }
-                        TICKER_PARKED.store(false, Ordering::SeqCst);
-                        quiet_ticks = 0;
-                    }
-                    if GUEST_RUNNING.load(Ordering::Relaxed) {
-                        quiet_ticks = 0;
-                        if interrupt_pending() {
-                            engine.increment_epoch();
+                        if GUEST_RUNNING.load(Ordering::Relaxed) {
+                            quiet_ticks = 0;
+                            if interrupt_pending() {
+                                engine.increment_epoch();
+                            }
+                        } else {
+                            quiet_ticks += 1;
                         }
-                    } else {
-                        quiet_ticks += 1;
                     }
-                }
-            });
+                });
             libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut());
             let ticker = spawned.expect("spawning the plwasm interrupt ticker");
             let _ = TICKER.set(ticker.thread().clone());
@@ -110,7 +111,9 @@ fn cancel_pending() -> bool {
 
 /// Make a new store stop its guest when a cancel is pending at an epoch check.
 pub fn install(store: &mut Store<StoreData>) {
-    store.epoch_deadline_callback(|_| Ok(if cancel_pending() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) }));
+    store.epoch_deadline_callback(|_| {
+        Ok(if cancel_pending() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
+    });
 }
 
 /// Once, when a store is made: the next epoch tick reaches the callback. The callback then moves the

@@ -33,7 +33,9 @@ impl<K: Eq + Hash + Copy, V> Lru<K, V> {
         let mut evicted = Vec::new();
         if !self.entries.contains_key(&key) {
             while self.entries.len() >= cap.max(1) {
-                let Some(oldest) = self.entries.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k) else { break };
+                let Some(oldest) = self.entries.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| *k) else {
+                    break;
+                };
                 let (value, _) = self.entries.remove(&oldest).expect("the oldest key is present");
                 evicted.push((oldest, value));
             }

@@ -2,8 +2,8 @@
 //! most plwasm.max_cached_modules, least recently used out first.
 
 use super::counters::Prepared;
-use super::module::{self, CompiledModule, ModuleHash};
 use super::lru::Lru;
+use super::module::{self, CompiledModule, ModuleHash};
 use super::{code_cache, engine, instances};
 use crate::error::{ErrorKind, PlWasmError, Result};
 use crate::gucs;
@@ -82,9 +82,10 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
         started.elapsed().as_micros()
     );
     module::check_imports(&module)?;
-    let pre = rt.linker.instantiate_pre(&module).map_err(|e| {
-        PlWasmError::definition("the module's imports cannot be linked").with_detail(format!("{e:#}"))
-    })?;
+    let pre = rt
+        .linker
+        .instantiate_pre(&module)
+        .map_err(|e| PlWasmError::definition("the module's imports cannot be linked").with_detail(format!("{e:#}")))?;
     // Only modules plwasm accepts are worth keeping for the next backend.
     if prepared == Prepared::Compiled {
         code_cache::store(&rt.engine, &hash, &module);
@@ -93,7 +94,8 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
     let cap = gucs::MAX_CACHED_MODULES.get().max(1) as usize;
     let dropped: Vec<ModuleHash> = MODULES.with(|m| {
         let mut cache = m.borrow_mut();
-        let dropped: Vec<ModuleHash> = cache.modules.insert(hash, compiled.clone(), cap).into_iter().map(|(h, _)| h).collect();
+        let dropped: Vec<ModuleHash> =
+            cache.modules.insert(hash, compiled.clone(), cap).into_iter().map(|(h, _)| h).collect();
         cache.evicted.extend_from_slice(&dropped);
         dropped
     });

@@ -44,7 +44,6 @@ impl WasiState {
     }
 }
 
-
 /// Send what a WASI guest printed to the client or the log, as plwasm.wasi_output says.
 pub fn emit(wasi: &mut WasiState) {
     let lines = wasi.take_lines();

@@ -10,7 +10,9 @@ pub fn classify(error: &wasmtime::Error) -> PlWasmError {
     if let Some(limit) = error.downcast_ref::<LimitExceeded>() {
         let error = PlWasmError::new(ErrorKind::OutOfMemory, limit.to_string());
         match (limit.what, limit.setting) {
-            ("memory", "plwasm.memory_limit") => error.with_hint("plwasm.memory_limit was lowered; RESET it or raise it, up to plwasm.max_memory."),
+            ("memory", "plwasm.memory_limit") => {
+                error.with_hint("plwasm.memory_limit was lowered; RESET it or raise it, up to plwasm.max_memory.")
+            }
             ("memory", _) => error.with_hint("A superuser can raise plwasm.max_memory."),
             _ => error,
         }
@@ -23,7 +25,9 @@ pub fn classify(error: &wasmtime::Error) -> PlWasmError {
                 format!("ran out of fuel (plwasm.fuel_per_call = {})", crate::gucs::fuel_per_call()),
             )
             .with_hint("The guest ran longer than its fuel allows; a superuser can raise plwasm.max_fuel_per_call."),
-            Trap::Interrupt => PlWasmError::new(ErrorKind::QueryCanceled, "canceling statement: the guest was interrupted"),
+            Trap::Interrupt => {
+                PlWasmError::new(ErrorKind::QueryCanceled, "canceling statement: the guest was interrupted")
+            }
             Trap::StackOverflow => PlWasmError::new(ErrorKind::StackExhausted, "wasm stack exhausted")
                 .with_hint("The guest recursed too deeply; plwasm.max_stack sets the limit."),
             other => {
@@ -52,7 +56,8 @@ fn with_backtrace(error: PlWasmError, source: &wasmtime::Error) -> PlWasmError {
         .frames()
         .iter()
         .map(|frame| {
-            let name = frame.func_name().map(str::to_string).unwrap_or_else(|| format!("function #{}", frame.func_index()));
+            let name =
+                frame.func_name().map(str::to_string).unwrap_or_else(|| format!("function #{}", frame.func_index()));
             match frame.module_offset() {
                 Some(offset) => format!("  {name} at offset {offset:#x}"),
                 None => format!("  {name}"),

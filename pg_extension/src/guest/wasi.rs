@@ -119,9 +119,13 @@ pub fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     linker.func_wrap(MODULE, "args_get", |_: Caller<'_, StoreData>, _: i32, _: i32| ERRNO_SUCCESS)?;
     linker.func_wrap(MODULE, "environ_get", |_: Caller<'_, StoreData>, _: i32, _: i32| ERRNO_SUCCESS)?;
     linker.func_wrap(MODULE, "fd_prestat_get", |_: Caller<'_, StoreData>, _: i32, _: i32| ERRNO_BADF)?;
-    linker.func_wrap(MODULE, "fd_close", |_: Caller<'_, StoreData>, fd: i32| {
-        if (0..=2).contains(&fd) { ERRNO_SUCCESS } else { ERRNO_BADF }
-    })?;
+    linker.func_wrap(
+        MODULE,
+        "fd_close",
+        |_: Caller<'_, StoreData>, fd: i32| {
+            if (0..=2).contains(&fd) { ERRNO_SUCCESS } else { ERRNO_BADF }
+        },
+    )?;
     linker.func_wrap(MODULE, "sched_yield", |_: Caller<'_, StoreData>| ERRNO_SUCCESS)?;
     linker.func_wrap(MODULE, "clock_time_get", clock_time_get)?;
     linker.func_wrap(MODULE, "clock_res_get", clock_res_get)?;

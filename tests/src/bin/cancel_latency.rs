@@ -9,9 +9,7 @@ fn main() {
     let database = std::env::args().nth(2).unwrap_or_else(|| "postgres".into());
     let mut observer = connect(&database);
     let mut spinner = connect(&database);
-    spinner
-        .batch_execute("SET plwasm.max_fuel_per_call = 2147483647; SET plwasm.fuel_per_call = 2147483647;")
-        .unwrap();
+    spinner.batch_execute("SET plwasm.max_fuel_per_call = 2147483647; SET plwasm.fuel_per_call = 2147483647;").unwrap();
     let pid: i32 = spinner.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
     let mut latencies = Vec::with_capacity(tries);
     for _ in 0..tries {

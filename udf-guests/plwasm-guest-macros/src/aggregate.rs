@@ -17,7 +17,12 @@ fn columns_of(method: &ImplItemFn) -> Result<Vec<ColumnArg>, syn::Error> {
     let mut columns = Vec::new();
     for input in method.sig.inputs.iter().skip(1) {
         let FnArg::Typed(typed) = input else { continue };
-        let wrong = || syn::Error::new_spanned(&typed.ty, "batch columns are slices of a fixed-width type: &[f64], &[i64], &[plwasm::Timestamp], ...");
+        let wrong = || {
+            syn::Error::new_spanned(
+                &typed.ty,
+                "batch columns are slices of a fixed-width type: &[f64], &[i64], &[plwasm::Timestamp], ...",
+            )
+        };
         let Type::Reference(reference) = &*typed.ty else { return Err(wrong()) };
         let Type::Slice(slice) = &*reference.elem else { return Err(wrong()) };
         let Type::Path(element) = &*slice.elem else { return Err(wrong()) };
@@ -99,13 +104,22 @@ pub fn expand(attr: syn::LitStr, mut item: ItemImpl) -> Result<Tokens, syn::Erro
 
 /// COMBINEFUNC, SERIALFUNC and DESERIALFUNC, from `fn merge(&mut self, other: &Self)` and serde.
 fn merge_exports(prefix: &str, ty: &Type) -> Tokens {
-    let (combine, serialize, deserialize) =
-        (format_ident!("{}_combine", prefix), format_ident!("{}_serialize", prefix), format_ident!("{}_deserialize", prefix));
+    let (combine, serialize, deserialize) = (
+        format_ident!("{}_combine", prefix),
+        format_ident!("{}_serialize", prefix),
+        format_ident!("{}_deserialize", prefix),
+    );
     let internal = SigReturn::Value(SigType::Internal);
     let sigs = [
         signature_static(&combine, &declared(&combine, vec![SigType::Internal, SigType::Internal], internal, false)),
-        signature_static(&serialize, &declared(&serialize, vec![SigType::Internal], SigReturn::Value(SigType::Bytea), false)),
-        signature_static(&deserialize, &declared(&deserialize, vec![SigType::Bytea, SigType::Internal], internal, false)),
+        signature_static(
+            &serialize,
+            &declared(&serialize, vec![SigType::Internal], SigReturn::Value(SigType::Bytea), false),
+        ),
+        signature_static(
+            &deserialize,
+            &declared(&deserialize, vec![SigType::Bytea, SigType::Internal], internal, false),
+        ),
     ];
     quote! {
         #[no_mangle]

@@ -3,11 +3,11 @@
 
 mod aggregate;
 
+use plwasm_abi::signature::Declared;
+use plwasm_abi::types::{Scalar, SigReturn, SigType, WasmType};
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as Tokens};
 use quote::{format_ident, quote};
-use plwasm_abi::signature::Declared;
-use plwasm_abi::types::{Scalar, SigReturn, SigType, WasmType};
 use syn::{parse_macro_input, FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
 
 /// How one Rust type crosses the ABI. SQL types are the contract's (plwasm-abi), as the host reads them.
@@ -243,7 +243,11 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
                 let (ptr, len) = (format_ident!("{}_ptr", value), format_ident!("{}_len", value));
                 params.push(quote!(#ptr: i32, #len: i32));
                 let borrowed = quote!(unsafe { ::plwasm::__private::text(#ptr, #len) });
-                if *owned { quote!(#borrowed.to_string()) } else { borrowed }
+                if *owned {
+                    quote!(#borrowed.to_string())
+                } else {
+                    borrowed
+                }
             }
             Kind::TextForm { wrapper, .. } => {
                 let (ptr, len) = (format_ident!("{}_ptr", value), format_ident!("{}_len", value));
@@ -259,7 +263,11 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
                 let (ptr, len) = (format_ident!("{}_ptr", value), format_ident!("{}_len", value));
                 params.push(quote!(#ptr: i32, #len: i32));
                 let borrowed = quote!(unsafe { ::plwasm::__private::slice::<#element>(#ptr, #len) });
-                if *owned { quote!(#borrowed.to_vec()) } else { borrowed }
+                if *owned {
+                    quote!(#borrowed.to_vec())
+                } else {
+                    borrowed
+                }
             }
         };
         conversions.push(if is_option {

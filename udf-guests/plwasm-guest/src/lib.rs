@@ -162,14 +162,16 @@ pub mod __private {
             // SAFETY: every byte is below 0x80, so the bytes are ASCII, which is valid UTF-8.
             return std::str::from_utf8_unchecked(bytes);
         }
-        std::str::from_utf8(bytes).unwrap_or_else(|_| fail("text argument is not UTF-8: use this SDK in UTF-8 databases"))
+        std::str::from_utf8(bytes)
+            .unwrap_or_else(|_| fail("text argument is not UTF-8: use this SDK in UTF-8 databases"))
     }
 
     /// Hand a result's bytes to the host as `(count << 32) | pointer`.
     pub fn give<T: Copy>(values: Vec<T>) -> i64 {
         let count = values.len();
         // SAFETY: `T: Copy` plain data, viewed as bytes for the length of the vector.
-        let bytes = unsafe { std::slice::from_raw_parts(values.as_ptr() as *const u8, count * std::mem::size_of::<T>()) };
+        let bytes =
+            unsafe { std::slice::from_raw_parts(values.as_ptr() as *const u8, count * std::mem::size_of::<T>()) };
         LAST_RESULT.with(|last| {
             let mut last = last.borrow_mut();
             last.clear();
@@ -242,7 +244,9 @@ pub mod __private {
             let mut states = states.borrow_mut();
             let index = (handle as u32 as usize).wrapping_sub(1);
             let Some(Some(boxed)) = states.slots.get_mut(index) else { fail("unknown aggregate state handle") };
-            let Some(value) = boxed.downcast_mut::<T>() else { fail("the aggregate state handle names a state of another type") };
+            let Some(value) = boxed.downcast_mut::<T>() else {
+                fail("the aggregate state handle names a state of another type")
+            };
             &mut *(value as *mut T)
         })
     }
@@ -273,7 +277,8 @@ pub mod __private {
 
     /// SAFETY: as for `slice`.
     pub unsafe fn take_state<T: serde::de::DeserializeOwned>(ptr: i32, len: i32) -> T {
-        bincode::deserialize(slice::<u8>(ptr, len)).unwrap_or_else(|e| fail(&format!("malformed serialized aggregate state: {e}")))
+        bincode::deserialize(slice::<u8>(ptr, len))
+            .unwrap_or_else(|e| fail(&format!("malformed serialized aggregate state: {e}")))
     }
 
     pub fn unwrap_or_fail<T, E: std::fmt::Display>(result: Result<T, E>) -> T {

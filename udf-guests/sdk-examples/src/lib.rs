@@ -220,7 +220,11 @@ fn tokenize(text: Option<&str>) -> Option<SetOf<Token>> {
     let words = text?.split_whitespace().enumerate();
     Some(
         words
-            .map(|(i, w)| Token { pos: Some(i as i32 + 1), word: Some(w.to_string()), length: Some(w.chars().count() as i32) })
+            .map(|(i, w)| Token {
+                pos: Some(i as i32 + 1),
+                word: Some(w.to_string()),
+                length: Some(w.chars().count() as i32),
+            })
             .collect(),
     )
 }

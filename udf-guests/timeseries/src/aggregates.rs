@@ -97,7 +97,12 @@ struct TsPoint {
 }
 
 /// Keep `state` or replace it by (ts, value), whichever `wins` says; rows without a time are skipped.
-fn keep_or_take(state: Option<TsPoint>, ts: Option<Timestamp>, value: Option<f64>, wins: fn(i64, i64) -> bool) -> Option<TsPoint> {
+fn keep_or_take(
+    state: Option<TsPoint>,
+    ts: Option<Timestamp>,
+    value: Option<f64>,
+    wins: fn(i64, i64) -> bool,
+) -> Option<TsPoint> {
     let Some(ts) = ts else { return state };
     match state {
         Some(kept) if kept.ts.is_some_and(|k| !wins(ts.0, k.0)) => Some(kept),

@@ -41,7 +41,8 @@ impl Moments {
         for c in &mut chunks {
             (0..4).for_each(|i| deviations[i] += (c[i] - mean) * (c[i] - mean));
         }
-        let m2 = deviations.iter().sum::<f64>() + chunks.remainder().iter().map(|x| (x - mean) * (x - mean)).sum::<f64>();
+        let m2 =
+            deviations.iter().sum::<f64>() + chunks.remainder().iter().map(|x| (x - mean) * (x - mean)).sum::<f64>();
         self.merge(&Moments { n, mean, m2, removed: 0 });
     }
 

@@ -124,9 +124,7 @@ fn check_series(times: &[plwasm::Timestamp], values: &[f64]) -> Result<(), Strin
 #[udf]
 fn rates(times: &[plwasm::Timestamp], values: &[f64]) -> Result<Vec<f64>, String> {
     check_series(times, values)?;
-    Ok((1..values.len())
-        .map(|i| (values[i] - values[i - 1]) / seconds_since(times[i - 1], times[i]))
-        .collect())
+    Ok((1..values.len()).map(|i| (values[i] - values[i - 1]) / seconds_since(times[i - 1], times[i])).collect())
 }
 
 /// `resample_linear(timestamptz[], float8[], timestamptz, float8, integer) RETURNS float8[]`: the

@@ -164,11 +164,14 @@ mod tests {
     #[test]
     fn merged_digests_agree_with_one_digest() {
         let data = values(200_000);
-        let mut parts: Vec<TDigest> = data.chunks(50_000).map(|c| {
-            let mut d = TDigest::default();
-            d.add(c);
-            d
-        }).collect();
+        let mut parts: Vec<TDigest> = data
+            .chunks(50_000)
+            .map(|c| {
+                let mut d = TDigest::default();
+                d.add(c);
+                d
+            })
+            .collect();
         let mut whole = parts.remove(0);
         parts.iter().for_each(|p| whole.merge(p));
         let mut sorted = data.clone();

@@ -79,7 +79,9 @@ pub unsafe fn invoke(mut caller: Caller, support: &Support, fcinfo: pg_sys::Func
         match support {
             Support::Rows { columns } => rows(&mut caller, columns, fcinfo),
             Support::Finish { result } => aggregate_context(fcinfo).and_then(|_| finish(&mut caller, *result, fcinfo)),
-            Support::Combine => aggregate_context(fcinfo).and_then(|(context, _)| combine(&mut caller, fcinfo, context)),
+            Support::Combine => {
+                aggregate_context(fcinfo).and_then(|(context, _)| combine(&mut caller, fcinfo, context))
+            }
             Support::Deserialize => aggregate_context(fcinfo).and_then(|_| deserialize(&mut caller, fcinfo)),
         }
     };
@@ -191,7 +193,11 @@ unsafe fn finish(caller: &mut Caller, result: ValueType, fcinfo: pg_sys::Functio
 ///
 /// # Safety
 /// `fcinfo` is the call's valid FunctionCallInfo.
-unsafe fn combine(caller: &mut Caller, fcinfo: pg_sys::FunctionCallInfo, aggcontext: pg_sys::MemoryContext) -> Result<Datum> {
+unsafe fn combine(
+    caller: &mut Caller,
+    fcinfo: pg_sys::FunctionCallInfo,
+    aggcontext: pg_sys::MemoryContext,
+) -> Result<Datum> {
     // SAFETY: fcinfo is valid, with two states as arguments.
     let args = unsafe { (*fcinfo).args.as_slice(2) };
     if args[1].isnull {
@@ -205,7 +211,10 @@ unsafe fn combine(caller: &mut Caller, fcinfo: pg_sys::FunctionCallInfo, aggcont
     } else {
         let into = state::lookup(args[0].value)?;
         if into == from {
-            return Err(PlWasmError::new(ErrorKind::InvalidParameter, "an aggregate state cannot be combined with itself"));
+            return Err(PlWasmError::new(
+                ErrorKind::InvalidParameter,
+                "an aggregate state cannot be combined with itself",
+            ));
         }
         // SAFETY: a live state from the registry, distinct from `from`; the reference lasts for the check.
         unsafe { into.get() }.check_owner(&caller.entry.module.hash, caller.role)?;
@@ -222,7 +231,10 @@ unsafe fn combine(caller: &mut Caller, fcinfo: pg_sys::FunctionCallInfo, aggcont
             // SAFETY: a live state distinct from `from`, whose reference has ended.
             let state = unsafe { into.get() };
             if !Rc::ptr_eq(&state.instance, &into_instance) {
-                return Err(PlWasmError::new(ErrorKind::Internal, "the two states to combine live in different instances"));
+                return Err(PlWasmError::new(
+                    ErrorKind::Internal,
+                    "the two states to combine live in different instances",
+                ));
             }
             state.flush()?;
             into

@@ -10,8 +10,8 @@ use crate::gucs;
 use crate::guest::enter::Returned;
 use crate::guest::instance::LiveInstance;
 use crate::guest::module::ModuleHash;
-use plwasm_abi::names::STATE_FREE;
 use pgrx::pg_sys::{self, Datum, Oid};
+use plwasm_abi::names::STATE_FREE;
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -91,8 +91,11 @@ static GENERATION: AtomicU64 = AtomicU64::new(0);
 pub(super) fn lookup(datum: Datum) -> Result<StatePtr> {
     let pointer = datum.value();
     if pointer == 0 || !LIVE_STATES.with(|s| s.borrow().contains(&pointer)) {
-        return Err(PlWasmError::new(ErrorKind::InvalidParameter, "the internal argument is not an aggregate state made by plwasm")
-            .with_hint("Use wasm support functions over internal only together, in one CREATE AGGREGATE."));
+        return Err(PlWasmError::new(
+            ErrorKind::InvalidParameter,
+            "the internal argument is not an aggregate state made by plwasm",
+        )
+        .with_hint("Use wasm support functions over internal only together, in one CREATE AGGREGATE."));
     }
     Ok(StatePtr(NonNull::new(pointer as *mut BatchState).expect("not null, checked above")))
 }
@@ -131,7 +134,10 @@ impl StatePtr {
 }
 
 pub(super) fn lost_state() -> PlWasmError {
-    PlWasmError::new(ErrorKind::Trap, "the aggregate state was lost: its wasm instance was discarded after an earlier error")
+    PlWasmError::new(
+        ErrorKind::Trap,
+        "the aggregate state was lost: its wasm instance was discarded after an earlier error",
+    )
 }
 
 impl BatchState {
@@ -155,7 +161,11 @@ impl BatchState {
             absorbed: 0,
             in_window: false,
             capacity: gucs::AGGREGATE_BATCH_SIZE.get().max(1) as usize,
-            callback: pg_sys::MemoryContextCallback { func: Some(release), arg: std::ptr::null_mut(), next: std::ptr::null_mut() },
+            callback: pg_sys::MemoryContextCallback {
+                func: Some(release),
+                arg: std::ptr::null_mut(),
+                next: std::ptr::null_mut(),
+            },
         };
         // SAFETY: MemoryContextAlloc returns MAXALIGNed (8-byte) memory of the requested size, or
         // raises out of memory; BatchState needs no more alignment. It is written before any use, and
@@ -173,7 +183,10 @@ impl BatchState {
     /// The state must belong to the caller's module and role, and its instance must still be alive.
     pub(super) fn check_owner(&self, module: &ModuleHash, role: Oid) -> Result<()> {
         if self.module != *module {
-            return Err(PlWasmError::new(ErrorKind::InvalidParameter, "the aggregate state was made by a function of another wasm module"));
+            return Err(PlWasmError::new(
+                ErrorKind::InvalidParameter,
+                "the aggregate state was made by a function of another wasm module",
+            ));
         }
         if self.role != role {
             return Err(PlWasmError::new(
@@ -247,8 +260,11 @@ impl BatchState {
         // caller's slots, which fit the caller's signature. One small allocation per batch.
         let mut slots = vec![ValRaw::i32(0); 2 + self.columns.len()];
         // SAFETY: each column holds at least `rows` values of its width, written by `push_row`.
-        let columns: Vec<&[u8]> =
-            self.columns.iter().map(|c| unsafe { std::slice::from_raw_parts(c.data, rows * c.ty.byte_size()) }).collect();
+        let columns: Vec<&[u8]> = self
+            .columns
+            .iter()
+            .map(|c| unsafe { std::slice::from_raw_parts(c.data, rows * c.ty.byte_size()) })
+            .collect();
         let stats = &entry.stats;
         let instance = self.instance.clone();
         let mut live = instance.borrow_mut();
