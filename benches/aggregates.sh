@@ -11,9 +11,8 @@ require_root
 ROUNDS="${1:-7}"
 bench_server
 log "loading data"
-psql_bench -v ON_ERROR_STOP=1 -c "CREATE EXTENSION plwasm" >/dev/null
-install_guest timeseries "${GUESTS_DIR}/wasm32-unknown-unknown/release/timeseries.wasm"
-psql_bench -v ON_ERROR_STOP=1 -f "${REPO_ROOT}/udf-guests/timeseries/functions.sql" >/dev/null
+install_guests "$BENCH_GUESTS" psql_bench
+psql_bench -v ON_ERROR_STOP=1 -f "${BENCH_GUESTS}/timeseries.sql" >/dev/null
 psql_bench -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 CREATE AGGREGATE ts_stddev_plain(float8) (SFUNC = welford_step, STYPE = float8[], INITCOND = '{0,0,0}',
     FINALFUNC = welford_stddev);

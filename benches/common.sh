@@ -2,7 +2,8 @@
 # (A B C A B C ...) in one session and prints medians and the median of per-round ratios to the first.
 # Source it after scripts/common.sh.
 
-# bench_server: build everything, start a private server, stop it on exit; sets PORT and psql_bench.
+# bench_server: build everything, start a private server, stop it on exit, and stage the guests where
+# it can read them; sets PORT, BENCH_GUESTS (the staged directory, see scripts/common.sh) and psql_bench.
 # The server preloads plwasm, as docs/configuration.md recommends: a new connection then finds the
 # library already mapped instead of loading it at its first call (docs/performance.md, cold start).
 bench_server() {
@@ -11,6 +12,8 @@ bench_server() {
     trap 'pg_server_stop "$BENCH_DIR"; rm -rf "$BENCH_DIR"' EXIT
     PORT="$(free_port 55815)"
     pg_server_start "$BENCH_DIR" "$PORT" "-c shared_preload_libraries=plwasm"
+    BENCH_GUESTS="${BENCH_DIR}/guests"
+    stage_guests "$BENCH_GUESTS"
 }
 
 # The native pgrx contenders (benches/native), a bench-only extension: build, install, create.
@@ -21,15 +24,6 @@ native_contenders() {
 }
 
 psql_bench() { "${PG_BIN}/psql" -X -q -h localhost -p "$PORT" -U postgres -d postgres "$@"; }
-
-# Install a guest built by scripts/build.sh as a stored module: install_guest NAME FILE
-install_guest() {
-    local sql
-    sql="$(mktemp)"
-    echo "SELECT plwasm.install_module('$1', decode('$(od -An -v -tx1 "$2" | tr -d ' \n')', 'hex'));" >"$sql"
-    psql_bench -v ON_ERROR_STOP=1 -f "$sql" >/dev/null
-    rm -f "$sql"
-}
 
 # A contender's query may begin with lines of SET statements (e.g. parallel workers for one
 # contender): they run untimed, and each contender states what it changes, as the next one inherits it.

@@ -19,8 +19,6 @@ import psycopg2
 import workloads as wl
 
 SESSION = "-c jit=off -c max_parallel_workers_per_gather=0"
-GUESTS = {"bench_guest": "bench_guest.wasm", "sdk_examples": "sdk_examples.wasm", "timeseries": "timeseries.wasm"}
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Server:
@@ -61,10 +59,12 @@ def load(server, size, guests_dir):
     cur = conn.cursor()
     for ext in ("plwasm", "plwasm_bench_native", "plpython3u"):
         cur.execute(f"CREATE EXTENSION IF NOT EXISTS {ext}")
-    for name, file in GUESTS.items():
-        with open(os.path.join(guests_dir, file), "rb") as f:
-            cur.execute("SELECT plwasm.install_module(%s, %s)", (name, psycopg2.Binary(f.read())))
-    with open(os.path.join(REPO, "udf-guests", "timeseries", "functions.sql")) as f:
+    # Every guest staged by scripts/common.sh (stage_guests), named like its file.
+    for file in sorted(os.listdir(guests_dir)):
+        if file.endswith(".wasm"):
+            with open(os.path.join(guests_dir, file), "rb") as f:
+                cur.execute("SELECT plwasm.install_module(%s, %s)", (file[: -len(".wasm")], psycopg2.Binary(f.read())))
+    with open(os.path.join(guests_dir, "timeseries.sql")) as f:
         cur.execute(f.read())
     cur.execute(wl.setup_sql(size))
     cur.execute("VACUUM ANALYZE")

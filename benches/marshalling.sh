@@ -11,10 +11,8 @@ ROUNDS="${1:-7}"
 bench_server
 native_contenders
 log "loading data"
-psql_bench -v ON_ERROR_STOP=1 -c "CREATE EXTENSION plwasm" >/dev/null
-install_guest sdk_examples "${GUESTS_DIR}/wasm32-unknown-unknown/release/sdk_examples.wasm"
-install_guest timeseries "${GUESTS_DIR}/wasm32-unknown-unknown/release/timeseries.wasm"
-psql_bench -v ON_ERROR_STOP=1 -f "${REPO_ROOT}/udf-guests/timeseries/functions.sql" >/dev/null
+install_guests "$BENCH_GUESTS" psql_bench
+psql_bench -v ON_ERROR_STOP=1 -f "${BENCH_GUESTS}/timeseries.sql" >/dev/null
 psql_bench -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 CREATE FUNCTION sdk_add(int, int) RETURNS int STRICT LANGUAGE wasm AS 'sdk_examples';
 CREATE FUNCTION hand_add(int, int) RETURNS int STRICT LANGUAGE wasm

@@ -10,5 +10,5 @@ COUNT="${1:-100}"
 bench_server
 psql_bench -v ON_ERROR_STOP=1 -c "CREATE EXTENSION plwasm" >/dev/null
 /usr/bin/python3 "${REPO_ROOT}/benches/module_memory.py" --port "$PORT" --count "$COUNT" --export sdk_add \
-    --wasm "${GUESTS_DIR}/wasm32-unknown-unknown/release/sdk_examples.wasm" \
+    --wasm "${BENCH_GUESTS}/sdk_examples.wasm" \
     | tee "${REPO_ROOT}/benches/results/module_memory.md"

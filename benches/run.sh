@@ -29,14 +29,14 @@ native_contenders
 log "running the workloads (results in ${OUT})"
 # Debian's python3, which has the harness's packages (install-deps.sh), whatever else is on PATH.
 /usr/bin/python3 "${REPO_ROOT}/benches/harness.py" --port "$PORT" --pg-bin "$PG_BIN" \
-    --guests "${GUESTS_DIR}/wasm32-unknown-unknown/release" --out "$OUT" "${ARGS[@]}"
+    --guests "$BENCH_GUESTS" --out "$OUT" "${ARGS[@]}"
 log "measuring wasmtime's instance allocators (benches/allocators; results in ${OUT}/allocators.md)"
 (cd "${REPO_ROOT}" && cargo build --quiet --release -p plwasm-bench-allocators)
 {
     echo "# wasmtime's instance allocators with plwasm's engine settings"
     echo
     for guest in sdk_examples timeseries; do
-        "${REPO_ROOT}/target/release/plwasm-bench-allocators" "${GUESTS_DIR}/wasm32-unknown-unknown/release/${guest}.wasm"
+        "${REPO_ROOT}/target/release/plwasm-bench-allocators" "${BENCH_GUESTS}/${guest}.wasm"
         echo
     done
 } >"${OUT}/allocators.md"

@@ -4,12 +4,8 @@
 source "$(dirname "$0")/common.sh"
 require_root
 
-log "building guests (udf-guests/)"
-(
-    cd "${REPO_ROOT}/udf-guests"
-    cargo build --quiet --release --target wasm32-unknown-unknown -p scalar-examples -p sdk-examples -p timeseries -p bench-guest
-    cargo build --quiet --release --target wasm32-wasip1 -p wasi-demo
-)
+log "building guests (udf-guests/guests.txt)"
+build_guests
 
 log "building and installing the plwasm extension (release)"
 (

@@ -1,5 +1,5 @@
-# Shared by the project's scripts: paths, logging, and a private PostgreSQL server run as `postgres`.
-# Source it; do not run it.
+# Shared by the project's scripts: paths, logging, the example guests (build, stage, install), a private
+# PostgreSQL server run as `postgres`, and the check that no backend crashed. Source it; do not run it.
 
 set -euo pipefail
 
@@ -8,6 +8,7 @@ PG_MAJOR=15
 PG_BIN="/usr/lib/postgresql/${PG_MAJOR}/bin"
 PG_CONFIG="${PG_BIN}/pg_config"
 GUESTS_DIR="${REPO_ROOT}/udf-guests/target"
+GUEST_LIST="${REPO_ROOT}/udf-guests/guests.txt"
 export PATH="${HOME}/.cargo/bin:${PATH}"
 
 log() { printf '==> %s\n' "$*"; }
@@ -59,4 +60,59 @@ pg_server_stop() {
     if [ -f "$dir/data/postmaster.pid" ]; then
         runuser -u postgres -- "${PG_BIN}/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
     fi
+}
+
+# The example guests, one "name package target file" line each (udf-guests/guests.txt).
+guest_entries() { grep -v '^[[:space:]]*\(#\|$\)' "$GUEST_LIST"; }
+
+# build_guests: build every example guest, one cargo invocation per Rust target.
+build_guests() {
+    local target
+    for target in $(guest_entries | awk '{ print $3 }' | sort -u); do
+        # shellcheck disable=SC2046 # one -p per package
+        (cd "${REPO_ROOT}/udf-guests" &&
+            cargo build --quiet --release --target "$target" $(guest_entries | awk -v t="$target" '$3 == t { print "-p " $2 }' | sort -u))
+    done
+}
+
+# stage_guests DIR: copy the built guests to DIR/<name>.wasm and the time-series library's declarations
+# to DIR/timeseries.sql, readable by the server (which reads them with pg_read_binary_file).
+stage_guests() {
+    local dir=$1 name package target file
+    mkdir -p "$dir"
+    while read -r name package target file; do
+        cp "${GUESTS_DIR}/${target}/release/${file}" "${dir}/${name}.wasm"
+    done < <(guest_entries)
+    cp "${REPO_ROOT}/udf-guests/timeseries/functions.sql" "${dir}/timeseries.sql"
+    chown -R postgres:postgres "$dir"
+    chmod -R u=rwX,go=rX "$dir"
+}
+
+# install_guests DIR PSQL_COMMAND...: create the extension (if missing) and install every module staged
+# in DIR (stage_guests) as a stored module named like its file, through the psql command given.
+install_guests() {
+    local dir=$1 wasm
+    shift
+    {
+        echo "CREATE EXTENSION IF NOT EXISTS plwasm;"
+        for wasm in "$dir"/*.wasm; do
+            echo "SELECT plwasm.install_module('$(basename "$wasm" .wasm)', pg_read_binary_file('${wasm}'));"
+        done
+    } | "$@" -q -v ON_ERROR_STOP=1 >/dev/null
+}
+
+# server_survived DIR PID: whether the server in DIR still has postmaster PID and its log reports no
+# backend that died (a signal, or a server process terminated). Prints what it found wrong.
+server_survived() {
+    local dir=$1 pid=$2 ok=0
+    if [ "$(head -1 "$dir/data/postmaster.pid" 2>/dev/null)" != "$pid" ]; then
+        echo "the postmaster changed or stopped"
+        ok=1
+    fi
+    if grep -q "terminated by signal\|server process .* was terminated" "$dir/server.log"; then
+        echo "the server log reports a backend that died:"
+        grep "terminated by signal\|was terminated" "$dir/server.log" | head
+        ok=1
+    fi
+    return "$ok"
 }

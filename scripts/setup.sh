@@ -26,18 +26,11 @@ if ! "${PG_BIN}/psql" -X -h localhost -p "$DEMO_PORT" -U postgres -d postgres -t
     "${PG_BIN}/psql" -X -q -h localhost -p "$DEMO_PORT" -U postgres -d postgres -c "CREATE DATABASE plwasm_demo"
 fi
 
-# Install (or refresh) the example guests as stored modules, from the files the build made. The bytes
-# travel as hex inside a script file: too large for a command-line argument.
-install_sql="$(mktemp)"
-trap 'rm -f "$install_sql"' EXIT
-hex_of() { od -An -v -tx1 "$1" | tr -d ' \n'; }
-{
-    echo "CREATE EXTENSION IF NOT EXISTS plwasm;"
-    echo "SELECT plwasm.install_module('scalar_examples', decode('$(hex_of "${GUESTS_DIR}/wasm32-unknown-unknown/release/scalar_examples.wasm")', 'hex'));"
-    echo "SELECT plwasm.install_module('wasi_demo', decode('$(hex_of "${GUESTS_DIR}/wasm32-wasip1/release/wasi_demo.wasm")', 'hex'));"
-    echo "SELECT plwasm.install_module('timeseries', decode('$(hex_of "${GUESTS_DIR}/wasm32-unknown-unknown/release/timeseries.wasm")', 'hex'));"
-    cat "${REPO_ROOT}/udf-guests/timeseries/functions.sql"
-    cat <<'SQL'
+# Install (or refresh) the example guests as stored modules, staged where the server reads them.
+stage_guests "${DEMO_DIR}/guests"
+install_guests "${DEMO_DIR}/guests" psql_demo
+psql_demo -q -v ON_ERROR_STOP=1 -f "${DEMO_DIR}/guests/timeseries.sql" >/dev/null
+psql_demo -q -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
 CREATE OR REPLACE FUNCTION add(a int, b int) RETURNS int IMMUTABLE STRICT LANGUAGE wasm
 AS $$ (module (func (export "add") (param i32 i32) (result i32)
          local.get 0 local.get 1 i32.add)) $$;
@@ -46,8 +39,6 @@ CREATE OR REPLACE FUNCTION clamp(float8, float8, float8) RETURNS float8 IMMUTABL
 AS 'scalar_examples';
 CREATE OR REPLACE FUNCTION shout(int) RETURNS int STRICT LANGUAGE wasm AS 'wasi_demo';
 SQL
-} >"$install_sql"
-psql_demo -q -v ON_ERROR_STOP=1 -f "$install_sql" >/dev/null
 
 log "LANGUAGE wasm at work:"
 psql_demo -v ON_ERROR_STOP=1 <<'SQL'

@@ -17,13 +17,10 @@ postmaster_pid="$(head -1 "$SOAK_DIR/data/postmaster.pid")"
 
 log "soaking: ${CLIENTS} clients for ${SECONDS_TO_RUN} s"
 (cd "$REPO_ROOT" && cargo build --quiet --release -p plwasm-tests --bin soak)
+stage_guests "$SOAK_DIR/guests"
 status=0
-PLWASM_TEST_PORT="$PORT" PLWASM_PG_BIN="$PG_BIN" PLWASM_GUESTS_DIR="$GUESTS_DIR" \
+PLWASM_TEST_PORT="$PORT" PLWASM_PG_BIN="$PG_BIN" PLWASM_GUESTS_DIR="$SOAK_DIR/guests" \
     "${REPO_ROOT}/target/release/soak" "$CLIENTS" "$SECONDS_TO_RUN" || status=$?
-[ "$(head -1 "$SOAK_DIR/data/postmaster.pid")" = "$postmaster_pid" ] || { echo "the postmaster changed"; status=1; }
-if grep -q "terminated by signal" "$SOAK_DIR/server.log"; then
-    echo "the server log reports a backend that died"
-    status=1
-fi
+server_survived "$SOAK_DIR" "$postmaster_pid" || status=1
 [ "$status" = 0 ] && log "soak passed" || log "soak FAILED"
 exit "$status"

@@ -24,9 +24,14 @@ PORT="$(free_port 54815)"
 log "starting a test server on localhost:${PORT} (data in ${TEST_DIR})"
 pg_server_start "$TEST_DIR" "$PORT"
 
+log "staging the guests and the test fixtures where the server can read them (${TEST_DIR}/guests)"
+mkdir -p "$TEST_DIR/guests"
+(cd "$REPO_ROOT" && cargo run --quiet -p plwasm-tests --bin stage_fixtures -- "$TEST_DIR/guests")
+stage_guests "$TEST_DIR/guests"
+
 export PLWASM_TEST_PORT="$PORT"
 export PLWASM_TEST_SERVER_DIR="$TEST_DIR"
-export PLWASM_GUESTS_DIR="$GUESTS_DIR"
+export PLWASM_GUESTS_DIR="$TEST_DIR/guests"
 export PLWASM_PG_BIN="$PG_BIN"
 log "running the test suite"
 cd "$REPO_ROOT"

@@ -1,5 +1,5 @@
 //! Helpers for plwasm's tests: reach the server scripts/test.sh started, make fresh databases with the
-//! extension and the example guests installed, and read guest binaries.
+//! extension and every staged module installed, and read guest binaries.
 
 pub mod fuzz;
 pub mod soak;
@@ -10,15 +10,6 @@ use std::sync::Once;
 
 /// The database every test database is copied from: extension created, example guests installed.
 pub const TEMPLATE_DB: &str = "plwasm_template";
-
-/// The example guests as (stored module name, file under udf-guests/target).
-pub const GUESTS: &[(&str, &str)] = &[
-    ("scalar_examples", "wasm32-unknown-unknown/release/scalar_examples.wasm"),
-    ("wasi_demo", "wasm32-wasip1/release/wasi_demo.wasm"),
-    ("wasi_hello", "wasm32-wasip1/release/wasi-hello.wasm"),
-    ("sdk_examples", "wasm32-unknown-unknown/release/sdk_examples.wasm"),
-    ("timeseries", "wasm32-unknown-unknown/release/timeseries.wasm"),
-];
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with scripts/test.sh"))
@@ -38,10 +29,33 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repository").to_path_buf()
 }
 
+/// The directory scripts/test.sh staged the modules in: the example guests (udf-guests/guests.txt),
+/// the compiled fixtures (`stage_fixtures`), and `timeseries.sql`, all readable by the server.
+pub fn guests_dir() -> PathBuf {
+    PathBuf::from(env("PLWASM_GUESTS_DIR"))
+}
+
+/// A staged module's bytes, by its stored-module name.
 pub fn guest_wasm(module: &str) -> Vec<u8> {
-    let (_, file) = GUESTS.iter().find(|(name, _)| *name == module).expect("a known guest");
-    let path = PathBuf::from(env("PLWASM_GUESTS_DIR")).join(file);
+    let path = guests_dir().join(format!("{module}.wasm"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading guest {}: {e}", path.display()))
+}
+
+/// Every staged module as (name, bytes), by name.
+pub fn staged_modules() -> Vec<(String, Vec<u8>)> {
+    let mut modules: Vec<(String, Vec<u8>)> = std::fs::read_dir(guests_dir())
+        .expect("the staged guests directory exists")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "wasm"))
+        .map(|path| (path.file_stem().unwrap().to_string_lossy().into_owned(), std::fs::read(&path).unwrap()))
+        .collect();
+    modules.sort();
+    modules
+}
+
+/// The time-series library's SQL declarations, as staged beside its module.
+pub fn timeseries_functions() -> String {
+    std::fs::read_to_string(guests_dir().join("timeseries.sql")).expect("timeseries.sql is staged")
 }
 
 /// Every hand-written guest in tests/fixtures, compiled from WAT, named by its file's stem.
@@ -96,18 +110,14 @@ fn ensure_template() {
         admin.batch_execute(&format!("CREATE DATABASE {TEMPLATE_DB}")).unwrap();
         let mut db = connect(TEMPLATE_DB);
         db.batch_execute("CREATE EXTENSION plwasm").unwrap();
-        for (name, _) in GUESTS {
-            db.execute("SELECT plwasm.install_module($1, $2)", &[name, &guest_wasm(name)])
-                .unwrap_or_else(|e| panic!("installing guest {name}: {e}"));
-        }
-        for (name, wasm) in wat_fixtures() {
+        for (name, wasm) in staged_modules() {
             db.execute("SELECT plwasm.install_module($1, $2)", &[&name, &wasm])
-                .unwrap_or_else(|e| panic!("installing fixture {name}: {e}"));
+                .unwrap_or_else(|e| panic!("installing {name}: {e}"));
         }
     });
 }
 
-/// A new, empty database `name` holding the extension and the example guests (dropped first if it exists).
+/// A new, empty database `name` holding the extension and every staged module (dropped first if it exists).
 pub fn fresh_database(name: &str) -> String {
     ensure_template();
     let mut admin = connect("postgres");

@@ -4,7 +4,7 @@
 //! ends the statement, not the pgbench client. Every backend's private memory is read from /proc a
 //! third of the way in and again near the end.
 
-use crate::{connect, pg_tool, port, repo_root};
+use crate::{connect, pg_tool, port};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -111,9 +111,7 @@ fn script() -> String {
 /// Create the soak's functions and tables in `database` (which has plwasm and the test guests).
 pub fn setup(database: &str) {
     let mut client = connect(database);
-    let functions =
-        std::fs::read_to_string(repo_root().join("udf-guests/timeseries/functions.sql")).expect("functions.sql");
-    client.batch_execute(&functions).expect("declaring the time-series functions");
+    client.batch_execute(&crate::timeseries_functions()).expect("declaring the time-series functions");
     client.batch_execute(SETUP).expect("the soak's functions and tables");
 }
 

@@ -63,7 +63,7 @@ fn dump_and_restore_round_trip() {
     let mismatches: i64 = db.query_one("SELECT count(*) FROM readings WHERE f <> fib(i)", &[]).unwrap().get(0);
     assert_eq!(mismatches, 0);
     let modules: i64 = db.query_one("SELECT count(*) FROM plwasm.modules", &[]).unwrap().get(0);
-    assert_eq!(modules, (plwasm_tests::GUESTS.len() + plwasm_tests::wat_fixtures().len()) as i64);
+    assert_eq!(modules, plwasm_tests::staged_modules().len() as i64);
     drop(db);
     drop_database(&source);
     drop_database(target);
