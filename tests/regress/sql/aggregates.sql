@@ -1,8 +1,17 @@
 -- Ordinary aggregates over wasm support functions (udf-guests/timeseries, functions.sql), with
 -- states of plain SQL types: float8[] (ts_mean/ts_variance/ts_stddev), a composite (ts_first,
 -- ts_last), bytea (ts_histogram) and float8 (ts_ewma). Checked against built-ins and plain SQL.
+-- Setup: the extension, and the staged modules this script uses (PLWASM_GUESTS_DIR, scripts/test.sh).
+\set VERBOSITY verbose
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE EXTENSION plwasm;
+\getenv guests PLWASM_GUESTS_DIR
+SELECT plwasm.install_module('timeseries', pg_read_binary_file(:'guests' || '/timeseries.wasm')) AS timeseries_sha256 \gset
+
 \set QUIET on
-\i udf-guests/timeseries/functions.sql
+\set functions :guests '/timeseries.sql'
+\i :functions
 \set QUIET off
 CREATE FUNCTION close(a float8, b float8) RETURNS bool IMMUTABLE LANGUAGE sql
 AS $$ SELECT a IS NOT DISTINCT FROM b OR abs(a - b) <= 1e-9 * greatest(abs(a), abs(b), 1) $$;

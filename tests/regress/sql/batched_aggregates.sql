@@ -1,8 +1,18 @@
 -- Batched aggregates (docs/aggregates.md): support functions over internal, the state inside the
 -- guest, rows handed over a batch at a time. The time-series library's SDK-built aggregates are
 -- checked against built-ins, percentile_cont and plain SQL over 1,000,000 rows in 1,000 groups.
+-- Setup: the extension, and the staged modules this script uses (PLWASM_GUESTS_DIR, scripts/test.sh).
+\set VERBOSITY verbose
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE EXTENSION plwasm;
+\getenv guests PLWASM_GUESTS_DIR
+SELECT plwasm.install_module('timeseries', pg_read_binary_file(:'guests' || '/timeseries.wasm')) AS timeseries_sha256 \gset
+SELECT plwasm.install_module('batched_sum', pg_read_binary_file(:'guests' || '/batched_sum.wasm')) AS batched_sum_sha256 \gset
+
 \set QUIET on
-\i udf-guests/timeseries/functions.sql
+\set functions :guests '/timeseries.sql'
+\i :functions
 \set QUIET off
 SET max_parallel_workers_per_gather = 0;
 CREATE FUNCTION close(a float8, b float8) RETURNS bool IMMUTABLE LANGUAGE sql
@@ -149,10 +159,9 @@ CREATE AGGREGATE foreign_state(float8) (SFUNC = array_agg_transfn, STYPE = inter
 SELECT foreign_state(x) FROM readings WHERE sensor = 1;
 
 -- A batched aggregate written by hand from docs/aggregates.md, in WAT: it traps on negative values.
-\set sum_wat `cat tests/fixtures/batched_sum.wat`
-CREATE FUNCTION sum_step(internal, float8) RETURNS internal LANGUAGE wasm AS :'sum_wat';
-CREATE FUNCTION sum_final(internal) RETURNS float8 LANGUAGE wasm AS :'sum_wat';
-CREATE FUNCTION live_states() RETURNS int LANGUAGE wasm AS :'sum_wat';
+CREATE FUNCTION sum_step(internal, float8) RETURNS internal LANGUAGE wasm AS 'batched_sum';
+CREATE FUNCTION sum_final(internal) RETURNS float8 LANGUAGE wasm AS 'batched_sum';
+CREATE FUNCTION live_states() RETURNS int LANGUAGE wasm AS 'batched_sum';
 CREATE AGGREGATE wat_sum(float8) (SFUNC = sum_step, STYPE = internal, FINALFUNC = sum_final);
 SELECT wat_sum(i), sum(i) FROM generate_series(1, 100000) i;
 SELECT wat_sum(i) AS no_rows FROM generate_series(1, 0) i;

@@ -1,4 +1,10 @@
 -- CREATE EXTENSION makes the trusted language wasm and the plwasm schema; DROP ... CASCADE removes everything.
+-- Setup: the extension, and the staged modules this script uses (PLWASM_GUESTS_DIR, scripts/test.sh).
+\set VERBOSITY verbose
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE EXTENSION plwasm;
+
 SELECT lanname, lanpltrusted, lanplcallfoid::regproc, laninline::regproc, lanvalidator::regproc
 FROM pg_language WHERE lanname = 'wasm';
 SELECT nspname FROM pg_namespace WHERE nspname = 'plwasm';

@@ -1,5 +1,11 @@
 -- statement_timeout stops a running guest through PostgreSQL's own interrupt handling (57014),
 -- long before its fuel would run out, and the session keeps serving.
+-- Setup: the extension, and the staged modules this script uses (PLWASM_GUESTS_DIR, scripts/test.sh).
+\set VERBOSITY verbose
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE EXTENSION plwasm;
+
 CREATE FUNCTION spin() RETURNS void LANGUAGE wasm AS $$ (module (func (export "spin") (loop br 0))) $$;
 CREATE FUNCTION spin_calls() RETURNS void LANGUAGE wasm
 AS $$ (module (func $f (param i32) (result i32) local.get 0 i32.const 1 i32.add)

@@ -1,5 +1,14 @@
 -- Text, bytea and arrays through guest memory, NULLs through the null mask (docs/abi.md), against
 -- abi_by_hand: a guest written in WAT from the ABI document alone (tests/fixtures/abi_by_hand.wat).
+-- Setup: the extension, and the staged modules this script uses (PLWASM_GUESTS_DIR, scripts/test.sh).
+\set VERBOSITY verbose
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE EXTENSION plwasm;
+\getenv guests PLWASM_GUESTS_DIR
+SELECT plwasm.install_module('abi_by_hand', pg_read_binary_file(:'guests' || '/abi_by_hand.wasm')) AS abi_by_hand_sha256 \gset
+SELECT plwasm.install_module('bad_allocator', pg_read_binary_file(:'guests' || '/bad_allocator.wasm')) AS bad_allocator_sha256 \gset
+
 CREATE FUNCTION byte_length(text) RETURNS int STRICT LANGUAGE wasm AS 'abi_by_hand';
 CREATE FUNCTION echo(text) RETURNS text STRICT LANGUAGE wasm AS 'abi_by_hand';
 CREATE FUNCTION echo_varchar(varchar) RETURNS varchar STRICT LANGUAGE wasm AS 'abi_by_hand:echo';

@@ -1,4 +1,12 @@
 -- Every fixed-width type maps straight onto a Wasm parameter and result (docs/abi.md).
+-- Setup: the extension, and the staged modules this script uses (PLWASM_GUESTS_DIR, scripts/test.sh).
+\set VERBOSITY verbose
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE EXTENSION plwasm;
+\getenv guests PLWASM_GUESTS_DIR
+SELECT plwasm.install_module('scalar_examples', pg_read_binary_file(:'guests' || '/scalar_examples.wasm')) AS scalar_examples_sha256 \gset
+
 CREATE FUNCTION echo_int2(x int2) RETURNS int2 STRICT LANGUAGE wasm
 AS $$ (module (func (export "echo_int2") (param i32) (result i32) local.get 0)) $$;
 CREATE FUNCTION echo_int4(x int4) RETURNS int4 STRICT LANGUAGE wasm

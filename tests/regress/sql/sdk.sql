@@ -1,4 +1,12 @@
 -- UDFs written with the Rust guest SDK (udf-guests/plwasm-guest): #[plwasm::udf] on plain functions.
+-- Setup: the extension, and the staged modules this script uses (PLWASM_GUESTS_DIR, scripts/test.sh).
+\set VERBOSITY verbose
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE EXTENSION plwasm;
+\getenv guests PLWASM_GUESTS_DIR
+SELECT plwasm.install_module('sdk_examples', pg_read_binary_file(:'guests' || '/sdk_examples.wasm')) AS sdk_examples_sha256 \gset
+
 CREATE FUNCTION greet(text) RETURNS text STRICT LANGUAGE wasm AS 'sdk_examples';
 CREATE FUNCTION word_count(text) RETURNS int STRICT LANGUAGE wasm AS 'sdk_examples';
 CREATE FUNCTION xor_bytes(bytea, int) RETURNS bytea STRICT LANGUAGE wasm AS 'sdk_examples';

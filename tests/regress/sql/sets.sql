@@ -1,5 +1,13 @@
 -- Set-returning functions, RETURNS TABLE and OUT parameters (docs/abi.md, "Sets" and "Records").
 -- From the SDK (udf-guests/sdk-examples):
+-- Setup: the extension, and the staged modules this script uses (PLWASM_GUESTS_DIR, scripts/test.sh).
+\set VERBOSITY verbose
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE EXTENSION plwasm;
+\getenv guests PLWASM_GUESTS_DIR
+SELECT plwasm.install_module('sdk_examples', pg_read_binary_file(:'guests' || '/sdk_examples.wasm')) AS sdk_examples_sha256 \gset
+
 CREATE FUNCTION split_words(text) RETURNS SETOF text STRICT LANGUAGE wasm AS 'sdk_examples';
 CREATE FUNCTION parse_ints(text) RETURNS SETOF integer STRICT LANGUAGE wasm AS 'sdk_examples';
 CREATE FUNCTION tokenize(text) RETURNS TABLE (pos integer, word text, length integer)

@@ -1,4 +1,12 @@
 -- plwasm.backend_stats() and the view plwasm.stats count, per function, what this backend did.
+-- Setup: the extension, and the staged modules this script uses (PLWASM_GUESTS_DIR, scripts/test.sh).
+\set VERBOSITY verbose
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE EXTENSION plwasm;
+\getenv guests PLWASM_GUESTS_DIR
+SELECT plwasm.install_module('scalar_examples', pg_read_binary_file(:'guests' || '/scalar_examples.wasm')) AS scalar_examples_sha256 \gset
+
 CREATE FUNCTION fib(int) RETURNS bigint STRICT LANGUAGE wasm AS 'scalar_examples';
 CREATE FUNCTION wasm_gcd(bigint, bigint) RETURNS bigint STRICT LANGUAGE wasm AS 'scalar_examples:gcd';
 CREATE FUNCTION divide(int, int) RETURNS int STRICT LANGUAGE wasm AS 'scalar_examples';

@@ -1,4 +1,14 @@
 -- Stored modules: install (validated, returns sha256), replace, list, reference by name and name:export, drop.
+-- Setup: the extension, and the staged modules this script uses (PLWASM_GUESTS_DIR, scripts/test.sh).
+\set VERBOSITY verbose
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE EXTENSION plwasm;
+\getenv guests PLWASM_GUESTS_DIR
+SELECT plwasm.install_module('scalar_examples', pg_read_binary_file(:'guests' || '/scalar_examples.wasm')) AS scalar_examples_sha256 \gset
+SELECT plwasm.install_module('wasi_demo', pg_read_binary_file(:'guests' || '/wasi_demo.wasm')) AS wasi_demo_sha256 \gset
+SELECT plwasm.install_module('wasi_hello', pg_read_binary_file(:'guests' || '/wasi_hello.wasm')) AS wasi_hello_sha256 \gset
+
 SELECT name, size_bytes > 0 AS has_bytes, exports, owner FROM plwasm.modules
 WHERE name IN ('scalar_examples', 'wasi_demo', 'wasi_hello') ORDER BY name;
 SELECT sha256 = encode(sha256(wasm), 'hex') AS sha256_matches FROM plwasm.module_store WHERE name = 'scalar_examples';
@@ -26,7 +36,7 @@ SELECT plwasm.install_module('bad name!', '\x0061736d01000000');
 SELECT count(*) AS junk_rows FROM plwasm.modules WHERE name IN ('junk', 'imports_env');
 
 -- Replacing a module is seen by the next call.
-SELECT plwasm.install_module('tiny', '\x0061736d0100000001070160027f7f017f030201000707010361646400000a09010700200020016b0b') IS NOT NULL AS replaced;
+SELECT plwasm.install_module('tiny', '\x0061736d0100000001070160027f7f017f030201000707010361646400000a09010700200020016b0b') = encode(sha256('\x0061736d0100000001070160027f7f017f030201000707010361646400000a09010700200020016b0b'), 'hex') AS replaced;
 SELECT add(10, 4) AS now_subtracts;
 
 -- Size cap.
@@ -39,7 +49,7 @@ RESET plwasm.max_module_size;
 CREATE ROLE plwasm_regress_alice;
 CREATE ROLE plwasm_regress_bob;
 SET ROLE plwasm_regress_alice;
-SELECT plwasm.install_module('alices', '\x0061736d0100000001070160027f7f017f030201000707010361646400000a09010700200020016a0b') IS NOT NULL AS installed;
+SELECT plwasm.install_module('alices', '\x0061736d0100000001070160027f7f017f030201000707010361646400000a09010700200020016a0b') = encode(sha256('\x0061736d0100000001070160027f7f017f030201000707010361646400000a09010700200020016a0b'), 'hex') AS installed;
 -- An ordinary role cannot touch the catalog table directly.
 DELETE FROM plwasm.module_store WHERE name = 'alices';
 RESET ROLE;
@@ -47,7 +57,7 @@ SELECT name, owner FROM plwasm.modules WHERE name = 'alices';
 SET ROLE plwasm_regress_bob;
 SELECT plwasm.install_module('alices', '\x0061736d01000000');
 SELECT plwasm.drop_module('alices');
-SELECT plwasm.install_module('bobs', '\x0061736d01000000') IS NOT NULL AS installed;
+SELECT plwasm.install_module('bobs', '\x0061736d01000000') = encode(sha256('\x0061736d01000000'), 'hex') AS installed;
 RESET ROLE;
 SELECT plwasm.drop_module('alices');
 SELECT plwasm.drop_module('bobs');

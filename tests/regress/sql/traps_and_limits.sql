@@ -1,4 +1,12 @@
 -- Traps are 38000, limits have their own SQLSTATEs, and after each one the next call works.
+-- Setup: the extension, and the staged modules this script uses (PLWASM_GUESTS_DIR, scripts/test.sh).
+\set VERBOSITY verbose
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE EXTENSION plwasm;
+\getenv guests PLWASM_GUESTS_DIR
+SELECT plwasm.install_module('scalar_examples', pg_read_binary_file(:'guests' || '/scalar_examples.wasm')) AS scalar_examples_sha256 \gset
+
 CREATE FUNCTION divide(int, int) RETURNS int STRICT LANGUAGE wasm AS 'scalar_examples';
 SELECT divide(7, 2);
 SELECT divide(7, 0);

@@ -1,4 +1,12 @@
 -- The validator checks a function at CREATE FUNCTION; every problem is 42P13 with a message to act on.
+-- Setup: the extension, and the staged modules this script uses (PLWASM_GUESTS_DIR, scripts/test.sh).
+\set VERBOSITY verbose
+SET timezone = 'UTC';
+SET datestyle = 'ISO, YMD';
+CREATE EXTENSION plwasm;
+\getenv guests PLWASM_GUESTS_DIR
+SELECT plwasm.install_module('scalar_examples', pg_read_binary_file(:'guests' || '/scalar_examples.wasm')) AS scalar_examples_sha256 \gset
+
 
 -- Not WebAssembly text.
 CREATE FUNCTION f() RETURNS int LANGUAGE wasm AS $$ (module (func (export "f" $$;
