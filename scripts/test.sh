@@ -13,6 +13,13 @@ log "unit tests of the extension's pure modules (cargo test -p plwasm --lib)"
 (cd "${REPO_ROOT}/udf-guests" && cargo test --quiet -p ts-kernels)
 log "layering of pg_extension/src: no file reaches into a higher layer, no import cycles"
 python3 "${REPO_ROOT}/scripts/check_layers.py"
+log "cargo fmt --check and cargo clippy -D warnings, both workspaces"
+(cd "${REPO_ROOT}" && cargo fmt --all --check && cargo clippy --quiet --workspace --all-targets -- -D warnings)
+(
+    cd "${REPO_ROOT}/udf-guests" && cargo fmt --all --check
+    cargo clippy --quiet --target wasm32-unknown-unknown --workspace --exclude wasi-demo -- -D warnings
+    cargo clippy --quiet --target wasm32-wasip1 -p wasi-demo -- -D warnings
+)
 
 TEST_DIR="$(mktemp -d /var/tmp/plwasm-test.XXXXXX)"
 cleanup() {

@@ -43,11 +43,10 @@ impl ModuleSource {
                  or the name of a module installed with plwasm.install_module, optionally followed by \":export\".",
             ));
         }
-        if let Some(export) = export {
-            if export.is_empty() {
+        if let Some(export) = export
+            && export.is_empty() {
                 return Err(PlWasmError::definition(format!("empty export name in \"{text}\"")));
             }
-        }
         Ok(ModuleSource::Stored { module: module.to_string(), export: export.map(str::to_string) })
     }
 }

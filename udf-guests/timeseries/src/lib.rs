@@ -139,7 +139,7 @@ fn resample_linear(
     points: i32,
 ) -> Result<Vec<f64>, String> {
     check_series(times, values)?;
-    if !(step_seconds > 0.0) || points < 0 {
+    if step_seconds.is_nan() || step_seconds <= 0.0 || points < 0 {
         return Err(format!("need a positive step and a non-negative count, not {step_seconds} and {points}"));
     }
     let mut next = 0; // first sample at or after the current instant
