@@ -227,9 +227,10 @@ pub fn run(database: &str, count: usize, seed: u64, server_log: Option<&std::pat
         }
     }
     if let Some(log) = server_log
-        && let Ok(text) = std::fs::read(log) {
-            let new = &text[(log_start as usize).min(text.len())..];
-            report.signals_logged = String::from_utf8_lossy(new).matches("terminated by signal").count();
-        }
+        && let Ok(text) = std::fs::read(log)
+    {
+        let new = &text[(log_start as usize).min(text.len())..];
+        report.signals_logged = String::from_utf8_lossy(new).matches("terminated by signal").count();
+    }
     report
 }

@@ -44,9 +44,10 @@ impl ModuleSource {
             ));
         }
         if let Some(export) = export
-            && export.is_empty() {
-                return Err(PlWasmError::definition(format!("empty export name in \"{text}\"")));
-            }
+            && export.is_empty()
+        {
+            return Err(PlWasmError::definition(format!("empty export name in \"{text}\"")));
+        }
         Ok(ModuleSource::Stored { module: module.to_string(), export: export.map(str::to_string) })
     }
 }
