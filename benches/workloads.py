@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 # Sizes of the full run and of the smoke run the test suite makes (answers only, never times).
 FULL = dict(scalar_rows=10_000_000, float_rows=10_000_000, text_rows={16: 1_000_000, 1024: 200_000, 65536: 5_000},
-            series_len=1_000_000, agg_rows=10_000_000, pgbench_seconds=4, compile_samples=9)
+            series_len=1_000_000, agg_rows=10_000_000, blob_rows=200_000, window_rows=100_000,
+            pgbench_seconds=4, compile_samples=9)
 SMOKE = dict(scalar_rows=3_000, float_rows=3_000, text_rows={16: 300, 1024: 50, 65536: 4},
-             series_len=3_000, agg_rows=5_000, pgbench_seconds=0, compile_samples=1)
+             series_len=3_000, agg_rows=5_000, blob_rows=300, window_rows=3_000, pgbench_seconds=0, compile_samples=1)
 
 
 @dataclass
@@ -57,6 +58,8 @@ CREATE TABLE floats AS SELECT sin(i) * 10 AS x FROM generate_series(1, {size['fl
 CREATE TABLE series AS SELECT i, 100 * sin(i / 10.0) + (i % 7) AS x FROM generate_series(1, {size['series_len']}) AS i;
 CREATE TABLE arr AS SELECT array_agg(x ORDER BY i) AS xs FROM series;
 CREATE TABLE big AS SELECT 100 * sin(i / 10.0) + (i % 7) AS x FROM generate_series(1, {size['agg_rows']}) AS i;
+CREATE TABLE blobs AS SELECT decode(repeat(md5(i::text), 32), 'hex') AS b FROM generate_series(1, {size['blob_rows']}) AS i;
+CREATE TABLE window_series AS SELECT i, x FROM series WHERE i <= {size['window_rows']};
 """
 
 
@@ -85,6 +88,25 @@ for k in range(1, 9):
     acc += y * y - 0.5 * acc
 return acc
 $$;
+
+-- The SDK against the same work written by hand against the ABI.
+CREATE FUNCTION hand_add(int, int) RETURNS int STRICT LANGUAGE wasm
+AS $$ (module (func (export "hand_add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)) $$;
+CREATE FUNCTION sdk_byte_length(bytea) RETURNS int STRICT LANGUAGE wasm AS 'sdk_examples';
+CREATE FUNCTION hand_byte_length(bytea) RETURNS int STRICT LANGUAGE wasm
+AS $$ (module (memory (export "memory") 1)
+        (global $heap (mut i32) (i32.const 1024))
+        (func (export "plwasm_alloc") (param $size i32) (param $align i32) (result i32)
+          (local $p i32)
+          (local.set $p (global.get $heap))
+          (if (i32.gt_u (i32.add (local.get $p) (local.get $size)) (i32.mul (memory.size) (i32.const 65536)))
+            (then (drop (memory.grow (i32.add (i32.div_u (local.get $size) (i32.const 65536)) (i32.const 1))))))
+          (global.set $heap (i32.add (local.get $p) (local.get $size)))
+          (local.get $p))
+        (func (export "hand_byte_length") (param i32 i32) (result i32) local.get 1)) $$;
+-- ts_stddev without its moving-aggregate form, for the sliding-window workload.
+CREATE AGGREGATE ts_stddev_plain(float8) (SFUNC = welford_step, STYPE = float8[], INITCOND = '{0,0,0}',
+    FINALFUNC = welford_stddev);
 
 CREATE FUNCTION ascii_upper(text) RETURNS text IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'bench_guest';
 CREATE FUNCTION plpgsql_upper(t text) RETURNS text IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql
@@ -173,8 +195,21 @@ CREATE AGGREGATE py_mean_stddev(float8) (SFUNC = py_welford, STYPE = float8[],
 """
 
 
-def window_query(aggregate):
-    return f"SELECT {aggregate}(x) OVER (ORDER BY i ROWS BETWEEN 99 PRECEDING AND CURRENT ROW) AS s FROM series"
+def window_query(aggregate, table="series"):
+    return f"SELECT {aggregate}(x) OVER (ORDER BY i ROWS BETWEEN 99 PRECEDING AND CURRENT ROW) AS s FROM {table}"
+
+
+def sliding(label, kind, aggregate):
+    return Contender(label, kind, f"SELECT count(s) FROM ({window_query(aggregate, 'window_series')}) w;",
+                     f"SELECT sum(s) FROM ({window_query(aggregate, 'window_series')}) w;")
+
+
+def mean_stddev(label, kind, options="", per_row=False):
+    """ts_mean and ts_stddev (batched, or the one-call-per-row form), or the built-ins, over `big`."""
+    query = {"builtin": "SELECT avg(x), stddev_samp(x) FROM big;",
+             "wasm": "SELECT ts_mean_per_row(x), ts_stddev_per_row(x) FROM big;" if per_row
+             else "SELECT ts_mean(x), ts_stddev(x) FROM big;"}[kind]
+    return Contender(label, kind, query, options=options)
 
 
 def rolling(label, kind, function):
@@ -212,6 +247,8 @@ def one_call(wasm_label):
 def workloads(size):
     scalar_rows, float_rows, agg_rows = size["scalar_rows"], size["float_rows"], size["agg_rows"]
     fuel_off = "-c plwasm.fuel_metering=off"
+    parallel = "-c max_parallel_workers_per_gather=2"
+    jit_on = "-c jit=on -c jit_above_cost=0"
     return [
         Workload(
             "scalar", f"scalar: SELECT sum(f(i, 1)) over {scalar_rows:,} int rows", "query",
@@ -264,6 +301,40 @@ def workloads(size):
             "built-in avg, stddev_samp",
             [Target("aggregate: wasm batched ÷ built-in", "wasm batched", "built-in avg, stddev_samp", 1.2, True)],
             tolerance=1e-9, rows=agg_rows),
+        Workload(
+            "aggregate_parallel", f"aggregate: mean and stddev over {agg_rows:,} rows with 2 parallel workers", "query",
+            [mean_stddev("built-in, 2 workers", "builtin", parallel),
+             mean_stddev("wasm batched, 2 workers", "wasm", parallel)],
+            "built-in, 2 workers", tolerance=1e-9, rows=agg_rows),
+        Workload(
+            "aggregate_jit", f"aggregate: mean and stddev over {agg_rows:,} rows with jit on", "query",
+            [mean_stddev("built-in, jit on", "builtin", jit_on),
+             mean_stddev("wasm batched, jit on", "wasm", jit_on),
+             mean_stddev("wasm one call per row, jit on", "wasm", jit_on, per_row=True)],
+            "built-in, jit on", tolerance=1e-9, rows=agg_rows),
+        Workload(
+            "aggregate_batch_size", f"aggregate: batched ts_mean, ts_stddev over {agg_rows:,} rows by "
+            "plwasm.aggregate_batch_size", "query",
+            [mean_stddev(f"{n} rows{' (the default)' if n == 1024 else ''}", "wasm",
+                         f"-c plwasm.aggregate_batch_size={n}") for n in (1024, 16, 128, 16384)],
+            "1024 rows (the default)", tolerance=1e-9, rows=agg_rows),
+        Workload(
+            "moving_window", f"aggregate: a sliding window of 100 over {size['window_rows']:,} rows", "query",
+            [sliding("built-in stddev_samp", "builtin", "stddev_samp"),
+             sliding("wasm ts_stddev, moving form", "wasm", "ts_stddev"),
+             sliding("wasm ts_stddev without the moving form", "wasm", "ts_stddev_plain")],
+            "built-in stddev_samp", tolerance=1e-6),
+        Workload(
+            "sdk_scalar", f"SDK cost: add over {scalar_rows:,} int rows, the SDK against hand-written WAT", "query",
+            [Contender("hand-written WAT", "wasm", "SELECT sum(hand_add(i, 1)) FROM ints;"),
+             Contender("SDK #[udf]", "wasm", "SELECT sum(sdk_add(i, 1)) FROM ints;")],
+            "hand-written WAT", rows=scalar_rows),
+        Workload(
+            "sdk_bytea", f"SDK cost: length of a 512-byte bytea over {size['blob_rows']:,} rows, the SDK against "
+            "hand-written WAT", "query",
+            [Contender("hand-written WAT", "wasm", "SELECT sum(hand_byte_length(b)) FROM blobs;"),
+             Contender("SDK #[udf]", "wasm", "SELECT sum(sdk_byte_length(b)) FROM blobs;")],
+            "hand-written WAT", rows=size["blob_rows"]),
         Workload(
             "cold_start", "cold start: SELECT f(1, 1) as the first call of a new connection (pgbench -C)", "connect",
             one_call("wasm (100 KB module)"),
