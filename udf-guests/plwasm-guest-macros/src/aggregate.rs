@@ -1,7 +1,7 @@
 //! `#[plwasm::aggregate(name = "...")]` on an impl block: exports the batched-aggregate support
 //! functions of docs/aggregates.md (step, optional retract, combine/serialize/deserialize, finals).
 
-use crate::{declared, plan_result, rust_scalar, signature_static, ResultPlan};
+use crate::{ResultPlan, declared, plan_result, rust_scalar, signature_static};
 use plwasm_abi::types::{Scalar, SigReturn, SigType};
 use proc_macro2::TokenStream as Tokens;
 use quote::{format_ident, quote};
@@ -52,7 +52,7 @@ fn rows_export(export: &syn::Ident, ty: &Type, method: &syn::Ident, columns: &[C
     sql.extend(columns.iter().map(|c| SigType::Scalar(c.sql)));
     let sig = signature_static(export, &declared(export, sql, SigReturn::Value(SigType::Internal), false));
     quote! {
-        #[no_mangle]
+        #[unsafe(no_mangle)]
         pub extern "C" fn #export(__handle: i32, __rows: i32, #(#pointers: i32),*) -> i32 {
             ::plwasm::__private::ensure_panic_hook();
             let __handle = if __handle == 0 { ::plwasm::__private::state_new(<#ty as ::core::default::Default>::default()) } else { __handle };
@@ -122,7 +122,7 @@ fn merge_exports(prefix: &str, ty: &Type) -> Tokens {
         ),
     ];
     quote! {
-        #[no_mangle]
+        #[unsafe(no_mangle)]
         pub extern "C" fn #combine(__into: i32, __from: i32) -> i32 {
             ::plwasm::__private::ensure_panic_hook();
             let __into = if __into == 0 { ::plwasm::__private::state_new(<#ty as ::core::default::Default>::default()) } else { __into };
@@ -134,7 +134,7 @@ fn merge_exports(prefix: &str, ty: &Type) -> Tokens {
             __a.merge(__b);
             __into
         }
-        #[no_mangle]
+        #[unsafe(no_mangle)]
         pub extern "C" fn #serialize(__handle: i32) -> i64 {
             ::plwasm::__private::ensure_panic_hook();
             if __handle == 0 {
@@ -143,7 +143,7 @@ fn merge_exports(prefix: &str, ty: &Type) -> Tokens {
             // SAFETY: the only reference to this state during the call.
             ::plwasm::__private::give_state(unsafe { ::plwasm::__private::state_mut::<#ty>(__handle) })
         }
-        #[no_mangle]
+        #[unsafe(no_mangle)]
         pub extern "C" fn #deserialize(__ptr: i32, __len: i32) -> i32 {
             ::plwasm::__private::ensure_panic_hook();
             // SAFETY: the host copied the serialized bytes in for this call.
@@ -164,7 +164,7 @@ fn final_export(ty: &Type, method: &ImplItemFn) -> Result<Tokens, syn::Error> {
     }
     let sig = signature_static(name, &declared(name, vec![SigType::Internal], sql_ret, returns_option));
     Ok(quote! {
-        #[no_mangle]
+        #[unsafe(no_mangle)]
         pub extern "C" fn #name(__handle: i32) -> #wasm_ret {
             ::plwasm::__private::ensure_panic_hook();
             let mut __empty: Option<#ty> = None;

@@ -8,7 +8,7 @@ use plwasm_abi::types::{Scalar, SigReturn, SigType, WasmType};
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as Tokens};
 use quote::{format_ident, quote};
-use syn::{parse_macro_input, FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type};
+use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type, parse_macro_input};
 
 /// How one Rust type crosses the ABI. SQL types are the contract's (plwasm-abi), as the host reads them.
 enum Kind {
@@ -138,11 +138,7 @@ fn sql_type(kind: &Kind) -> SigType {
 /// Unwrap `Option<T>` (nullable) and `Result<T, E>` (fallible) around a type.
 fn peel<'a>(ty: &'a Type, wrapper: &str) -> Option<&'a Type> {
     let (ident, args) = last_segment(ty)?;
-    if ident == wrapper {
-        generic_argument(args)
-    } else {
-        None
-    }
+    if ident == wrapper { generic_argument(args) } else { None }
 }
 
 /// `#[plwasm::aggregate(name = "prefix")]` on `impl State`: exports batched aggregate support
@@ -182,7 +178,7 @@ fn signature_static(export: &syn::Ident, entry: &str) -> Tokens {
     let entry_bytes = syn::LitByteStr::new(entry.as_bytes(), Span::call_site());
     let sig_static = format_ident!("__PLWASM_SIG_{}", export.to_string().to_uppercase());
     quote! {
-        #[link_section = "plwasm.sig"] // plwasm_abi::names::SIGNATURE_SECTION
+        #[unsafe(link_section = "plwasm.sig")] // plwasm_abi::names::SIGNATURE_SECTION
         #[used]
         #[allow(non_upper_case_globals)]
         static #sig_static: [u8; #entry_len] = *#entry_bytes;
@@ -243,11 +239,7 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
                 let (ptr, len) = (format_ident!("{}_ptr", value), format_ident!("{}_len", value));
                 params.push(quote!(#ptr: i32, #len: i32));
                 let borrowed = quote!(unsafe { ::plwasm::__private::text(#ptr, #len) });
-                if *owned {
-                    quote!(#borrowed.to_string())
-                } else {
-                    borrowed
-                }
+                if *owned { quote!(#borrowed.to_string()) } else { borrowed }
             }
             Kind::TextForm { wrapper, .. } => {
                 let (ptr, len) = (format_ident!("{}_ptr", value), format_ident!("{}_len", value));
@@ -263,11 +255,7 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
                 let (ptr, len) = (format_ident!("{}_ptr", value), format_ident!("{}_len", value));
                 params.push(quote!(#ptr: i32, #len: i32));
                 let borrowed = quote!(unsafe { ::plwasm::__private::slice::<#element>(#ptr, #len) });
-                if *owned {
-                    quote!(#borrowed.to_vec())
-                } else {
-                    borrowed
-                }
+                if *owned { quote!(#borrowed.to_vec()) } else { borrowed }
             }
         };
         conversions.push(if is_option {
@@ -292,7 +280,7 @@ fn expand(function: ItemFn) -> Result<Tokens, syn::Error> {
     Ok(quote! {
         #inner_fn
 
-        #[no_mangle]
+        #[unsafe(no_mangle)]
         pub extern "C" fn #name(#mask_param #(#params),*) -> #wasm_ret {
             ::plwasm::__private::ensure_panic_hook();
             #(#conversions)*

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 
 /// The ABI version this SDK builds guests for, stated in the module's `plwasm.abi` custom section
 /// (`plwasm_abi::names::ABI_SECTION`).
-#[link_section = "plwasm.abi"]
+#[unsafe(link_section = "plwasm.abi")]
 #[used]
 static ABI_VERSION: [u8; plwasm_abi::ABI_VERSION_TEXT.len()] = plwasm_abi::ABI_VERSION_TEXT;
 
@@ -39,13 +39,13 @@ const fn same(a: &str, b: &str) -> bool {
 }
 
 #[link(wasm_import_module = "plwasm")]
-extern "C" {
+unsafe extern "C" {
     fn set_null_result();
     fn set_error(ptr: i32, len: i32);
 }
 
 /// Called by the host to get a buffer for arguments (docs/abi.md). The host keeps what it gets.
-#[no_mangle]
+#[unsafe(no_mangle)]
 pub extern "C" fn plwasm_alloc(size: i32, align: i32) -> i32 {
     let layout = std::alloc::Layout::from_size_align(size.max(1) as usize, align.max(1) as usize)
         .unwrap_or_else(|_| fail("plwasm_alloc: invalid size or alignment"));
@@ -58,7 +58,7 @@ pub extern "C" fn plwasm_alloc(size: i32, align: i32) -> i32 {
 }
 
 /// Called by the host when PostgreSQL is done with an aggregate state (docs/aggregates.md).
-#[no_mangle]
+#[unsafe(no_mangle)]
 pub extern "C" fn plwasm_state_free(handle: i32) {
     __private::state_free(handle);
 }
@@ -145,22 +145,30 @@ pub mod __private {
         unsafe { set_null_result() }
     }
 
-    /// SAFETY: `ptr` and `len` are an argument the host copied in for this call.
+    /// An argument's elements.
+    ///
+    /// # Safety
+    /// `ptr` and `len` are an argument the host copied in for this call: `len` values of `T`.
     pub unsafe fn slice<'a, T>(ptr: i32, len: i32) -> &'a [T] {
         if len == 0 {
             return &[];
         }
-        std::slice::from_raw_parts(ptr as usize as *const T, len as usize)
+        // SAFETY: as the caller guarantees; the host aligned the argument to 8 bytes.
+        unsafe { std::slice::from_raw_parts(ptr as usize as *const T, len as usize) }
     }
 
-    /// SAFETY: as for `slice`.
+    /// A text argument.
+    ///
+    /// # Safety
+    /// As for `slice`.
     pub unsafe fn text<'a>(ptr: i32, len: i32) -> &'a str {
-        let bytes = slice::<u8>(ptr, len);
+        // SAFETY: as the caller guarantees.
+        let bytes = unsafe { slice::<u8>(ptr, len) };
         // Most text is ASCII: one OR over the bytes (which LLVM vectorizes) proves it, where
         // from_utf8 walks it four bytes at a time on wasm32.
         if bytes.iter().fold(0u8, |seen, b| seen | b) < 0x80 {
             // SAFETY: every byte is below 0x80, so the bytes are ASCII, which is valid UTF-8.
-            return std::str::from_utf8_unchecked(bytes);
+            return unsafe { std::str::from_utf8_unchecked(bytes) };
         }
         std::str::from_utf8(bytes)
             .unwrap_or_else(|_| fail("text argument is not UTF-8: use this SDK in UTF-8 databases"))
@@ -188,9 +196,14 @@ pub mod __private {
         handed
     }
 
-    /// SAFETY: as for `slice`. A record argument: bincode of the SQL composite's fields in order.
+    /// A record argument: bincode of the SQL composite's fields in order.
+    ///
+    /// # Safety
+    /// As for `slice`.
     pub unsafe fn record<T: serde::de::DeserializeOwned>(ptr: i32, len: i32) -> T {
-        bincode::deserialize(slice::<u8>(ptr, len)).unwrap_or_else(|e| fail(&format!("malformed record argument: {e}")))
+        // SAFETY: as the caller guarantees.
+        let bytes = unsafe { slice::<u8>(ptr, len) };
+        bincode::deserialize(bytes).unwrap_or_else(|e| fail(&format!("malformed record argument: {e}")))
     }
 
     pub fn give_record<T: serde::Serialize>(value: &T) -> i64 {
@@ -237,8 +250,10 @@ pub mod __private {
     }
 
     /// The state behind a handle the host passed.
-    /// SAFETY: the caller holds no other reference to the same state (the host never passes one
-    /// handle twice in a call). States are boxed, so the reference stays valid while others are added.
+    ///
+    /// # Safety
+    /// The caller holds no other reference to the same state (the host never passes one handle twice
+    /// in a call). States are boxed, so the reference stays valid while others are added.
     pub unsafe fn state_mut<'a, T: std::any::Any>(handle: i32) -> &'a mut T {
         STATES.with(|states| {
             let mut states = states.borrow_mut();
@@ -247,7 +262,8 @@ pub mod __private {
             let Some(value) = boxed.downcast_mut::<T>() else {
                 fail("the aggregate state handle names a state of another type")
             };
-            &mut *(value as *mut T)
+            // SAFETY: the box outlives the call, and the caller holds no other reference to it.
+            unsafe { &mut *(value as *mut T) }
         })
     }
 
@@ -262,10 +278,10 @@ pub mod __private {
         STATES.with(|states| {
             let mut states = states.borrow_mut();
             let index = (handle as u32 as usize).wrapping_sub(1);
-            if let Some(slot) = states.slots.get_mut(index) {
-                if slot.take().is_some() {
-                    states.free.push(index);
-                }
+            if let Some(slot) = states.slots.get_mut(index)
+                && slot.take().is_some()
+            {
+                states.free.push(index);
             }
         })
     }
@@ -275,10 +291,14 @@ pub mod __private {
         give(bincode::serialize(state).unwrap_or_else(|e| fail(&format!("cannot serialize the aggregate state: {e}"))))
     }
 
-    /// SAFETY: as for `slice`.
+    /// A state from the bytes a serial function gave.
+    ///
+    /// # Safety
+    /// As for `slice`.
     pub unsafe fn take_state<T: serde::de::DeserializeOwned>(ptr: i32, len: i32) -> T {
-        bincode::deserialize(slice::<u8>(ptr, len))
-            .unwrap_or_else(|e| fail(&format!("malformed serialized aggregate state: {e}")))
+        // SAFETY: as the caller guarantees.
+        let bytes = unsafe { slice::<u8>(ptr, len) };
+        bincode::deserialize(bytes).unwrap_or_else(|e| fail(&format!("malformed serialized aggregate state: {e}")))
     }
 
     pub fn unwrap_or_fail<T, E: std::fmt::Display>(result: Result<T, E>) -> T {

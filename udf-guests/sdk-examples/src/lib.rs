@@ -1,7 +1,7 @@
 //! UDFs written with the plwasm SDK, one per feature: text and bytes in and out, NULLs as Option,
 //! errors as Result, and panics. Installed as the stored module `sdk_examples`.
 
-use plwasm::{udf, SetOf};
+use plwasm::{SetOf, udf};
 
 /// `greet(text) RETURNS text`
 #[udf]
@@ -33,11 +33,7 @@ fn safe_divide(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 /// `checked_sqrt(double precision) RETURNS double precision`: an error for negative input.
 #[udf]
 fn checked_sqrt(x: f64) -> Result<f64, String> {
-    if x < 0.0 {
-        Err(format!("cannot take the square root of {x}"))
-    } else {
-        Ok(x.sqrt())
-    }
+    if x < 0.0 { Err(format!("cannot take the square root of {x}")) } else { Ok(x.sqrt()) }
 }
 
 /// `explode(integer) RETURNS integer`: panics for negative input.

@@ -1,7 +1,7 @@
 //! Support functions for ordinary `CREATE AGGREGATE`s whose state is a plain SQL value (float8[],
 //! bytea, a composite), called once per row by PostgreSQL. functions.sql declares the aggregates.
 
-use plwasm::{udf, Timestamp};
+use plwasm::{Timestamp, udf};
 
 /// Welford's state as a float8[]: `{count, mean, sum of squared deviations}`, starting `{0,0,0}`.
 /// The moving-aggregate form has a fourth element: values removed since the window was last

@@ -1,7 +1,7 @@
 //! Batched aggregates (docs/aggregates.md): their state lives in the guest, and PostgreSQL's rows
 //! arrive a batch at a time as contiguous columns. functions.sql declares them.
 
-use plwasm::{aggregate, udf, Timestamp};
+use plwasm::{Timestamp, aggregate, udf};
 use serde::{Deserialize, Serialize};
 use ts_kernels::tdigest::TDigest;
 

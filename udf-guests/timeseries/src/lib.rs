@@ -8,11 +8,7 @@ mod aggregates;
 mod batched;
 
 fn check_window(window: i32) -> Result<usize, String> {
-    if window < 1 {
-        Err(format!("window must be at least 1, not {window}"))
-    } else {
-        Ok(window as usize)
-    }
+    if window < 1 { Err(format!("window must be at least 1, not {window}")) } else { Ok(window as usize) }
 }
 
 /// `rolling_mean(float8[], integer) RETURNS float8[]`
