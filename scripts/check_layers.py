@@ -8,7 +8,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "pg_extension" / "src"
 # Top to bottom. A file may use its own layer's files (without a cycle) and any layer below.
-LAYERS = ["lib", "fmgr", "function", "catalog", "abi", "guest", "gucs", "error"]
+LAYERS = ["lib", "fmgr", "function", "catalog", "abi", "guest", "gucs", "error", "pg_version"]
 
 
 def module_path(file: Path) -> tuple:

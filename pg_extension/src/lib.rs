@@ -1,13 +1,14 @@
 //! plwasm: LANGUAGE wasm for PostgreSQL. Entry points and the language's DDL; the work is in the modules.
 
 // The layers, top to bottom: each uses only the ones below it (docs/architecture.md).
-mod abi; // values crossing into and out of a guest
-mod catalog; // stored modules
-mod error; // one error type with its SQLSTATE
 mod fmgr; // what PostgreSQL's function manager calls: handler, validator, DO blocks, aggregates
 mod function; // a function's definition and the checking pipeline: body → module → entry → binding
-mod gucs;
-mod guest; // wasmtime: engine, modules, instances, the one way into guest code // settings
+mod catalog; // stored modules
+mod abi; // values crossing into and out of a guest
+mod guest; // wasmtime: engine, modules, instances, the one way into guest code
+mod gucs; // settings
+mod error; // one error type with its SQLSTATE
+mod pg_version; // what differs between PostgreSQL majors
 
 use error::OrRaise;
 use pgrx::pg_sys;

@@ -5,6 +5,7 @@
 use super::types::{RecordType, ScalarType, ValueType, type_name};
 use super::{array, memory, scalar};
 use crate::error::{ErrorKind, PlWasmError, Result};
+use crate::pg_version;
 use pgrx::pg_sys::{self, Datum, Oid};
 use plwasm_abi::encoding::{self, Malformed};
 use wasmtime::ValRaw;
@@ -33,9 +34,8 @@ pub unsafe fn plan_from(tupdesc: pg_sys::TupleDesc, type_oid: Oid) -> Result<Rec
     // SAFETY: as this function's caller guarantees (# Safety above).
     unsafe {
         {
-            let attrs = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize);
-            let fields: Result<Vec<Option<ValueType>>> = attrs
-                .iter()
+            let fields: Result<Vec<Option<ValueType>>> = (0..(*tupdesc).natts as usize)
+                .map(|i| &*pg_version::tuple_desc_attr(tupdesc, i))
                 .map(|a| {
                     if a.attisdropped {
                         return Ok(None);

@@ -6,6 +6,7 @@
 //! caller's own privileges on it are never checked, exactly as `module_store` reads it as its owner.
 
 use crate::error::{ErrorKind, PlWasmError, Result};
+use crate::pg_version;
 use pgrx::pg_sys::{self, Oid};
 use pgrx::{FromDatum, IntoDatum};
 
@@ -94,7 +95,7 @@ pub fn with_row<T>(table: &StoreTable, name: &str, read: impl FnOnce(&ModuleRow)
             pg_sys::table_close(relation, lock);
             return Err(missing_catalog());
         }
-        let index = pg_sys::RelationGetPrimaryKeyIndex(relation);
+        let index = pg_version::primary_key_index(relation);
         let mut key: pg_sys::ScanKeyData = std::mem::zeroed();
         // The key's attribute is the index's first column (name) or, scanning the heap, the column.
         let key_attribute = if index == pg_sys::InvalidOid { name_column } else { 1 };

@@ -1,6 +1,7 @@
 //! What plwasm reads about a function from its pg_proc row, and the row version that keys the cache.
 
 use crate::error::{PlWasmError, Result};
+use crate::pg_version;
 use pgrx::pg_sys::{self, Oid};
 use std::ffi::CStr;
 
@@ -51,7 +52,7 @@ unsafe fn version_of(tuple: pg_sys::HeapTuple) -> ProcVersion {
     unsafe {
         let tid = (*tuple).t_self;
         ProcVersion {
-            xmin: pg_sys::HeapTupleHeaderGetRawXmin((*tuple).t_data),
+            xmin: pg_version::raw_xmin((*tuple).t_data),
             block_hi: tid.ip_blkid.bi_hi,
             block_lo: tid.ip_blkid.bi_lo,
             offset: tid.ip_posid,
