@@ -12,6 +12,8 @@ SELECT pg_describe_object(classid, objid, objsubid) AS member
 FROM pg_depend
 WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'plwasm')
+  -- PostgreSQL 18 also lists the row types of the extension's tables and views; they go with them.
+  AND classid <> 'pg_type'::regclass
 ORDER BY 1;
 
 CREATE FUNCTION add(a int, b int) RETURNS int IMMUTABLE STRICT LANGUAGE wasm
