@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Builds the example guests to wasm and builds and installs the extension into PostgreSQL 15.
-# Quick when nothing changed: cargo rebuilds only what is out of date.
+# Builds the example guests to wasm, and builds and installs the extension into each PostgreSQL major
+# named (default 15, Debian's): bash scripts/build.sh [MAJOR...]
+# Quick when nothing changed: cargo rebuilds only what is out of date, and keeps each major's build.
 source "$(dirname "$0")/common.sh"
 require_root
 
 log "building guests (udf-guests/guests.txt)"
 build_guests
 
-log "building and installing the plwasm extension (release)"
-(
-    cd "${REPO_ROOT}/pg_extension"
-    cargo pgrx install --release --pg-config "${PG_CONFIG}" >/dev/null
-)
+for major in "${@:-$PG_MAJOR}"; do
+    use_major "$major"
+    log "building and installing the plwasm extension into PostgreSQL ${major} (release; ${PG_CONFIG})"
+    (cd "${REPO_ROOT}/pg_extension" && cargo pgrx install --release --pg-config "${PG_CONFIG}" >/dev/null)
+done

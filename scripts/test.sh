@@ -1,15 +1,29 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests, SQL regression tests (sql/) and client-driven integration tests (tests/),
-# against a private PostgreSQL 15 server run as `postgres`, stopped at the end even on failure.
+# The whole test suite, in three tiers: unit tests and lints, which need no server; then, on each
+# supported PostgreSQL major, the SQL golden files (pg_regress) and the client-driven integration tests
+# (tests/) against a private server run as `postgres`, stopped at the end even on failure; then the
+# benchmark harness's smoke run (on 15).
+# Usage: bash scripts/test.sh [--pg MAJOR]... [test name filter...]
+#   --pg MAJOR   run the server tiers on that major only (repeatable). Default: every supported major
+#                (15 16 17 18), or those in PLWASM_PG_MAJORS (e.g. "15 18").
 source "$(dirname "$0")/common.sh"
 require_root
 
+majors=()
+filters=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --pg) majors+=("$2"); shift 2 ;;
+        *) filters+=("$1"); shift ;;
+    esac
+done
+[ "${#majors[@]}" -gt 0 ] || read -r -a majors <<<"${PLWASM_PG_MAJORS:-${SUPPORTED_MAJORS[*]}}"
+
 "${REPO_ROOT}/scripts/install-deps.sh"
-"${REPO_ROOT}/scripts/build.sh"
-log "unit tests: the host/guest contract (plwasm-abi) and the kernels the guests share (udf-guests/ts-kernels)"
-(cd "${REPO_ROOT}" && cargo test --quiet -p plwasm-abi)
-log "unit tests of the extension's pure modules (cargo test -p plwasm --lib)"
-(cd "${REPO_ROOT}" && cargo test --quiet -p plwasm --lib)
+"${REPO_ROOT}/scripts/build.sh" "${majors[@]}"
+
+log "unit tests: the host/guest contract (plwasm-abi), the extension's pure modules, the guests' kernels"
+(cd "${REPO_ROOT}" && cargo test --quiet -p plwasm-abi && cargo test --quiet -p plwasm --lib)
 (cd "${REPO_ROOT}/udf-guests" && cargo test --quiet -p ts-kernels)
 log "layering of pg_extension/src: no file reaches into a higher layer, no import cycles"
 python3 "${REPO_ROOT}/scripts/check_layers.py"
@@ -21,33 +35,50 @@ log "cargo fmt --check and cargo clippy -D warnings, both workspaces"
     cargo clippy --quiet --target wasm32-wasip1 -p wasi-demo -- -D warnings
 )
 
-TEST_DIR="$(mktemp -d /var/tmp/plwasm-test.XXXXXX)"
+TEST_DIRS=()
 cleanup() {
-    pg_server_stop "$TEST_DIR"
-    if [ "${KEEP_TEST_SERVER_DIR:-}" = "" ]; then rm -rf "$TEST_DIR"; fi
+    local dir
+    for dir in "${TEST_DIRS[@]}"; do
+        pg_server_stop "$dir"
+        if [ "${KEEP_TEST_SERVER_DIR:-}" = "" ]; then rm -rf "$dir"; fi
+    done
 }
 trap cleanup EXIT
-PORT="$(free_port 54815)"
-log "starting a test server on localhost:${PORT} (data in ${TEST_DIR})"
-pg_server_start "$TEST_DIR" "$PORT"
-
-log "staging the guests and the test fixtures where the server can read them (${TEST_DIR}/guests)"
-mkdir -p "$TEST_DIR/guests"
-(cd "$REPO_ROOT" && cargo run --quiet -p plwasm-tests --bin stage_fixtures -- "$TEST_DIR/guests")
-stage_guests "$TEST_DIR/guests"
-
-export PLWASM_TEST_PORT="$PORT"
-export PLWASM_TEST_SERVER_DIR="$TEST_DIR"
-export PLWASM_GUESTS_DIR="$TEST_DIR/guests"
-export PLWASM_PG_BIN="$PG_BIN"
-log "running the test suite"
-cd "$REPO_ROOT"
+(cd "$REPO_ROOT" && cargo build --quiet -p plwasm-tests --tests --bins)
 status=0
-cargo test --quiet --no-fail-fast -p plwasm-tests -- --test-threads=1 "$@" || status=$?
-# The benchmark harness in smoke mode (tiny sizes, its own server): every contender of every
+summary=()
+for major in "${majors[@]}"; do
+    use_major "$major"
+    TEST_DIR="$(mktemp -d "/var/tmp/plwasm-test-pg${major}.XXXXXX")"
+    TEST_DIRS+=("$TEST_DIR")
+    PORT="$(free_port 54815)"
+    log "PostgreSQL ${major}: starting a test server on localhost:${PORT} (data in ${TEST_DIR})"
+    pg_server_start "$TEST_DIR" "$PORT"
+    mkdir -p "$TEST_DIR/guests"
+    (cd "$REPO_ROOT" && cargo run --quiet -p plwasm-tests --bin stage_fixtures -- "$TEST_DIR/guests")
+    stage_guests "$TEST_DIR/guests"
+
+    version="$("${PG_BIN}/postgres" --version)"
+    log "${version}: SQL golden files (pg_regress) and integration tests"
+    result=0
+    (
+        cd "$REPO_ROOT"
+        PLWASM_TEST_PORT="$PORT" PLWASM_TEST_SERVER_DIR="$TEST_DIR" PLWASM_GUESTS_DIR="$TEST_DIR/guests" \
+            PLWASM_PG_BIN="$PG_BIN" cargo test --quiet --no-fail-fast -p plwasm-tests -- --test-threads=1 "${filters[@]}"
+    ) 2>&1 | tee "$TEST_DIR/tests.log" || result=1
+    passed="$(awk '/^test result/ { n += $4 } END { print n + 0 }' "$TEST_DIR/tests.log")"
+    failed="$(awk '/^test result/ { n += $6 } END { print n + 0 }' "$TEST_DIR/tests.log")"
+    summary+=("${version}: ${passed} tests passed, ${failed} failed")
+    [ "$result" = 0 ] || status=1
+    pg_server_stop "$TEST_DIR"
+done
+
+# The benchmark harness in smoke mode (tiny sizes, its own server on 15): every contender of every
 # workload runs and gives the same answer. Skipped when the tests were filtered.
-if [ $# -eq 0 ]; then
+if [ "${#filters[@]}" -eq 0 ]; then
     log "benchmark harness, smoke mode (benches/run.sh --smoke)"
     bash "${REPO_ROOT}/benches/run.sh" --smoke >/dev/null || status=$?
 fi
+log "server tiers by major:"
+printf '    %s\n' "${summary[@]}"
 exit "$status"
