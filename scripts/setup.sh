@@ -66,7 +66,7 @@ SELECT add(2, 3) AS "add(2, 3)", fib(50) AS "fib(50)", clamp(1.7, 0, 1) AS "clam
 SELECT shout(2) AS "shout(2): its output arrives as NOTICEs";
 SELECT rolling_mean('{1, 2, 3, 4, 5}', 2) AS "rolling_mean('{1,2,3,4,5}', 2)",
        rolling_std('{2, 4, 4, 4, 5, 5, 7, 9}', 8) AS "rolling_std(..., 8)";
-SELECT name, size_bytes, exports FROM plwasm.modules ORDER BY name;
+SELECT name, size_bytes, cardinality(exports) AS exported_functions FROM plwasm.modules ORDER BY name;
 SELECT function, calls, compiles, instantiations FROM plwasm.stats;
 SQL
 
@@ -74,6 +74,6 @@ cat <<EOF_MSG
 
 plwasm is installed. The demo server keeps running:
     psql -h localhost -p ${DEMO_PORT} -U postgres plwasm_demo
-Stop it with:  bash scripts/setup.sh stop
+Stop it with:  bash scripts/setup.sh$([ "$major" = 15 ] || echo " --pg ${major}") stop
 Run the tests: bash scripts/test.sh
 EOF_MSG
