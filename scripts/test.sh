@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, in three tiers: unit tests and lints, which need no server; then, on each
 # supported PostgreSQL major, the SQL golden files (pg_regress) and the client-driven integration tests
-# (tests/) against a private server run as `postgres`, stopped at the end even on failure; then the
-# benchmark harness's smoke run (on 15).
+# (tests/) against a private server run as `postgres`, stopped at the end even on failure; then
+# pg_upgrade from the oldest to the newest major tested; then the benchmark harness's smoke run (on 15).
 # Usage: bash scripts/test.sh [--pg MAJOR]... [test name filter...]
 #   --pg MAJOR   run the server tiers on that major only (repeatable). Default: every supported major
 #                (15 16 17 18), or those in PLWASM_PG_MAJORS (e.g. "15 18").
@@ -72,6 +72,19 @@ for major in "${majors[@]}"; do
     [ "$result" = 0 ] || status=1
     pg_server_stop "$TEST_DIR"
 done
+
+# pg_upgrade from the oldest to the newest major tested: stored modules, wasm functions and batched
+# aggregates work the same afterwards (tests/upgrade).
+oldest="$(printf '%s\n' "${majors[@]}" | sort -n | head -1)"
+newest="$(printf '%s\n' "${majors[@]}" | sort -n | tail -1)"
+if [ "$oldest" != "$newest" ] && [ "${#filters[@]}" -eq 0 ]; then
+    if bash "${REPO_ROOT}/tests/upgrade/run.sh" "$oldest" "$newest"; then
+        summary+=("pg_upgrade ${oldest} -> ${newest}: passed")
+    else
+        summary+=("pg_upgrade ${oldest} -> ${newest}: FAILED")
+        status=1
+    fi
+fi
 
 # The benchmark harness in smoke mode (tiny sizes, its own server on 15): every contender of every
 # workload runs and gives the same answer. Skipped when the tests were filtered.
