@@ -1,12 +1,14 @@
 # Shared by the benchmark scripts: a private server with the guests staged, the native contenders, and
 # psql against it. Source it after scripts/common.sh. (The one benchmark runner is harness.py.)
 
-# bench_server: build everything, start a private server, stop it on exit, and stage the guests where
-# it can read them; sets PORT, BENCH_GUESTS (the staged directory, see scripts/common.sh) and psql_bench.
+# bench_server [MAJOR]: build everything for that PostgreSQL major (default 15), start a private server
+# of it, stop it on exit, and stage the guests where it can read them; sets PORT, BENCH_GUESTS (the
+# staged directory, see scripts/common.sh) and psql_bench.
 # The server preloads plwasm, as docs/configuration.md recommends: a new connection then finds the
 # library already mapped instead of loading it at its first call (docs/performance.md, cold start).
 bench_server() {
-    "${REPO_ROOT}/scripts/build.sh"
+    use_major "${1:-15}"
+    "${REPO_ROOT}/scripts/build.sh" "$PG_MAJOR"
     BENCH_DIR="$(mktemp -d /var/tmp/plwasm-bench.XXXXXX)"
     trap 'pg_server_stop "$BENCH_DIR"; rm -rf "$BENCH_DIR"' EXIT
     PORT="$(free_port 55815)"

@@ -54,10 +54,30 @@ class Server:
         return float(tps.group(1))
 
 
-def load(server, size, guests_dir):
+def has_plpython(server):
+    """Whether the server offers PL/Python (all four majors here do; a build without it skips those contenders)."""
+    cur = server.session().cursor()
+    cur.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'plpython3u'")
+    return cur.fetchone()[0] > 0
+
+
+def without_kind(workloads, kind):
+    """The workloads with no contender of `kind`, and no target that compares one."""
+    kept = []
+    for w in workloads:
+        gone = {c.label for c in w.contenders if c.kind == kind}
+        if w.reference in gone:
+            continue
+        w.contenders = [c for c in w.contenders if c.label not in gone]
+        w.targets = [t for t in w.targets if t.numerator not in gone and t.denominator not in gone]
+        kept.append(w)
+    return kept
+
+
+def load(server, size, guests_dir, python):
     conn = server.connect()
     cur = conn.cursor()
-    for ext in ("plwasm", "plwasm_bench_native", "plpython3u"):
+    for ext in ("plwasm", "plwasm_bench_native") + (("plpython3u",) if python else ()):
         cur.execute(f"CREATE EXTENSION IF NOT EXISTS {ext}")
     # Every guest staged by scripts/common.sh (stage_guests), named like its file.
     for file in sorted(os.listdir(guests_dir)):
@@ -66,7 +86,7 @@ def load(server, size, guests_dir):
                 cur.execute("SELECT plwasm.install_module(%s, %s)", (file[: -len(".wasm")], psycopg2.Binary(f.read())))
     with open(os.path.join(guests_dir, "timeseries.sql")) as f:
         cur.execute(f.read())
-    cur.execute(wl.setup_sql(size))
+    cur.execute(wl.setup_sql(size, python))
     cur.execute("VACUUM ANALYZE")
     conn.close()
 
@@ -225,9 +245,13 @@ def main():
     size = wl.SMOKE if args.smoke else wl.FULL
     rounds = 1 if args.smoke else args.rounds
     server = Server(args.port, args.pg_bin)
-    print("loading data", file=sys.stderr, flush=True)
-    load(server, size, args.guests)
+    python = has_plpython(server)
+    print("loading data" + ("" if python else " (no PL/Python on this server: its contenders are left out)"),
+          file=sys.stderr, flush=True)
+    load(server, size, args.guests, python)
     chosen = [w for w in wl.workloads(size) if not args.only or w.name in args.only]
+    if not python:
+        chosen = without_kind(chosen, "plpython")
     problems, summaries = [], []
     for w in chosen:
         print(f"workload {w.name}", file=sys.stderr, flush=True)

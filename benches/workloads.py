@@ -42,8 +42,8 @@ class Workload:
     rows: int = 0  # for nanoseconds per row
 
 
-def setup_sql(size):
-    """Functions of every contender, and the data, for one run's sizes."""
+def setup_sql(size, python):
+    """Functions of every contender (PL/Python's only if `python`), and the data, for one run's sizes."""
     texts = "\n".join(
         f"""CREATE TABLE texts_{n} (id int, t text);
 ALTER TABLE texts_{n} ALTER t SET STORAGE EXTERNAL;
@@ -52,6 +52,7 @@ INSERT INTO texts_{n} SELECT i, substr(repeat(md5(i::text), {max(1, n // 32)}), 
         for n, rows in size["text_rows"].items())
     return f"""
 {FUNCTIONS}
+{PYTHON_FUNCTIONS if python else ""}
 CREATE TABLE ints AS SELECT i FROM generate_series(1, {size['scalar_rows']}) AS i;
 CREATE TABLE floats AS SELECT sin(i) * 10 AS x FROM generate_series(1, {size['float_rows']}) AS i;
 {texts}
@@ -69,7 +70,6 @@ AS $$ (module (func (export "add") (param i32 i32) (result i32) local.get 0 loca
 CREATE FUNCTION sdk_add(int, int) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'sdk_examples';
 CREATE FUNCTION plpgsql_add(a int, b int) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql
 AS $$ BEGIN RETURN a + b; END $$;
-CREATE FUNCTION py_add(a int, b int) RETURNS int IMMUTABLE STRICT LANGUAGE plpython3u AS $$ return a + b $$;
 
 CREATE FUNCTION float_chain(float8) RETURNS float8 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'bench_guest';
 CREATE FUNCTION plpgsql_float_chain(x float8) RETURNS float8 IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql AS $$
@@ -81,13 +81,6 @@ BEGIN
     END LOOP;
     RETURN acc;
 END $$;
-CREATE FUNCTION py_float_chain(x float8) RETURNS float8 IMMUTABLE STRICT LANGUAGE plpython3u AS $$
-y, acc = x, 0.0
-for k in range(1, 9):
-    y = y * 0.75 + 1.0 / (float(k) + y * y)
-    acc += y * y - 0.5 * acc
-return acc
-$$;
 
 -- The SDK against the same work written by hand against the ABI.
 CREATE FUNCTION hand_add(int, int) RETURNS int STRICT LANGUAGE wasm
@@ -111,7 +104,6 @@ CREATE AGGREGATE ts_stddev_plain(float8) (SFUNC = welford_step, STYPE = float8[]
 CREATE FUNCTION ascii_upper(text) RETURNS text IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'bench_guest';
 CREATE FUNCTION plpgsql_upper(t text) RETURNS text IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql
 AS $$ BEGIN RETURN upper(t); END $$;
-CREATE FUNCTION py_upper(t text) RETURNS text IMMUTABLE STRICT LANGUAGE plpython3u AS $$ return t.upper() $$;
 
 -- rolling_std: the loop of udf-guests/ts-kernels, step for step.
 CREATE FUNCTION plpgsql_rolling_std(xs float8[], w int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpgsql AS $$
@@ -144,6 +136,31 @@ BEGIN
     END LOOP;
     RETURN result;
 END $$;
+
+-- mean and stddev in one aggregate over a Welford state {n, mean, m2}.
+CREATE FUNCTION plpgsql_welford(s float8[], x float8) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpgsql AS $$
+DECLARE n float8 := s[1] + 1; d float8 := x - s[2]; m float8;
+BEGIN
+    m := s[2] + d / n;
+    RETURN ARRAY[n, m, s[3] + d * (x - m)];
+END $$;
+CREATE FUNCTION plpgsql_welford_final(s float8[]) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpgsql AS $$
+BEGIN RETURN ARRAY[s[2], sqrt(s[3] / (s[1] - 1))]; END $$;
+CREATE AGGREGATE plpgsql_mean_stddev(float8) (SFUNC = plpgsql_welford, STYPE = float8[],
+    INITCOND = '{0,0,0}', FINALFUNC = plpgsql_welford_final);
+"""
+
+# PL/Python contenders, created only where the server offers plpython3u.
+PYTHON_FUNCTIONS = r"""
+CREATE FUNCTION py_add(a int, b int) RETURNS int IMMUTABLE STRICT LANGUAGE plpython3u AS $$ return a + b $$;
+CREATE FUNCTION py_float_chain(x float8) RETURNS float8 IMMUTABLE STRICT LANGUAGE plpython3u AS $$
+y, acc = x, 0.0
+for k in range(1, 9):
+    y = y * 0.75 + 1.0 / (float(k) + y * y)
+    acc += y * y - 0.5 * acc
+return acc
+$$;
+CREATE FUNCTION py_upper(t text) RETURNS text IMMUTABLE STRICT LANGUAGE plpython3u AS $$ return t.upper() $$;
 CREATE FUNCTION py_rolling_std(xs float8[], w int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpython3u AS $$
 import math
 mean = m2 = 0.0
@@ -168,18 +185,6 @@ for i in range(len(xs)):
     out.append(float('nan') if c < 2 else math.sqrt(max(m2, 0.0) / float(c - 1)))
 return out
 $$;
-
--- mean and stddev in one aggregate over a Welford state {n, mean, m2}.
-CREATE FUNCTION plpgsql_welford(s float8[], x float8) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpgsql AS $$
-DECLARE n float8 := s[1] + 1; d float8 := x - s[2]; m float8;
-BEGIN
-    m := s[2] + d / n;
-    RETURN ARRAY[n, m, s[3] + d * (x - m)];
-END $$;
-CREATE FUNCTION plpgsql_welford_final(s float8[]) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpgsql AS $$
-BEGIN RETURN ARRAY[s[2], sqrt(s[3] / (s[1] - 1))]; END $$;
-CREATE AGGREGATE plpgsql_mean_stddev(float8) (SFUNC = plpgsql_welford, STYPE = float8[],
-    INITCOND = '{0,0,0}', FINALFUNC = plpgsql_welford_final);
 CREATE FUNCTION py_welford(s float8[], x float8) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpython3u AS $$
 n = s[0] + 1.0
 d = x - s[1]
