@@ -86,8 +86,10 @@ pg_server_start() {
     if runuser -u postgres -- "${PG_BIN}/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
         return 0
     fi
-    # Started without the caller's RUST_BACKTRACE: errors read as they would on any server.
-    env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE \
+    # Started without the caller's RUST_BACKTRACE, then with PG_SERVER_ENV ("NAME=value ...", none by
+    # default): the test servers set RUST_BACKTRACE=1 on purpose (scripts/test.sh).
+    # shellcheck disable=SC2086 # PG_SERVER_ENV is a list of assignments
+    env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE ${PG_SERVER_ENV:-} \
         runuser -u postgres -- "${PG_BIN}/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-p ${port} -k ${dir} -c listen_addresses=localhost -c jit=off ${options}" start >/dev/null \
         || { tail -n 30 "$dir/server.log" >&2; die "the PostgreSQL server did not start"; }

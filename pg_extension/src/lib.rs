@@ -23,6 +23,7 @@ mod plwasm {}
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    error::disable_native_backtraces();
     gucs::register();
     catalog::register_invalidation_callback();
 }
