@@ -34,6 +34,11 @@ SELECT ts_mean(x), ts_variance(x), ts_stddev(x), ts_percentile(x, 0.25) AS p25, 
 FROM (VALUES (2.0::float8), (NULL), (4.0), (4.0), (4.0), (5.0), (5.0), (7.0), (9.0)) v(x);
 SELECT ts_time_weighted_avg(x, t::timestamptz)
 FROM (VALUES (1.0::float8, '2024-01-01 00:00'), (3.0, '2024-01-01 00:10'), (100.0, '2024-01-01 00:30')) v(x, t);
+-- An infinite value at an exact rank is that value, never NaN, as in percentile_cont (issue 18, defect 4).
+SELECT ts_percentile(x, 1) AS p100, percentile_cont(1) WITHIN GROUP (ORDER BY x) AS pc100,
+       ts_percentile(y, 0) AS p0, percentile_cont(0) WITHIN GROUP (ORDER BY y) AS pc0,
+       ts_percentile(x, 0.5) AS p50, percentile_cont(0.5) WITHIN GROUP (ORDER BY x) AS pc50
+FROM (VALUES (1::float8, 1::float8), ('Infinity', '-Infinity')) v(x, y);
 
 -- Whole table against the built-ins; batches of 1, of the default, and of 100,000 rows agree.
 SELECT close(ts_mean(x), avg(x)) AS mean_ok, close(ts_variance(x), var_samp(x)) AS variance_ok,

@@ -27,6 +27,9 @@ CREATE TABLE arr AS SELECT array_agg(x ORDER BY i) AS xs, array_agg(t ORDER BY i
 SELECT rolling_mean('{1, 2, 3, 4, 5}', 2), rolling_min('{3, 1, 4, 1, 5, 9, 2, 6}', 3), rolling_max('{3, 1, 4, 1, 5, 9, 2, 6}', 3);
 SELECT rolling_std('{2, 4, 4, 4, 5, 5, 7, 9}', 8) AS std_of_all_eight, first_diff('{1, 4, 9, 16}'), ewma('{10, 20, 30}', 0.5);
 SELECT zscore_flags('{1, 1, 1, 1, 1, 1, 1, 1, 1, 50}', 2);
+-- A flat window after a burst is exactly 0, as stddev_samp says (issue 18, defect 5).
+SELECT (rolling_std('{11.1,22.0,14.1,9.3,0,0,0,0}', 4))[8] AS flat_after_burst,
+       (SELECT stddev_samp(x) FROM unnest('{0,0,0,0}'::float8[]) x) AS stddev_samp;
 
 -- rolling mean, std, min and max against window functions with the same frame (100 rows).
 WITH wasm AS (

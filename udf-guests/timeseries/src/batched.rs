@@ -131,7 +131,8 @@ impl Percentile {
         self.sorted = false;
     }
 
-    /// Linear interpolation between the two nearest ranks, as `percentile_cont`.
+    /// Linear interpolation between the two nearest ranks, as `percentile_cont`: at an exact rank the
+    /// value itself, with no interpolation (so an infinite value there stays infinite, never NaN).
     #[finish]
     fn percentile_final(&mut self) -> Option<f64> {
         let fraction = self.fraction?;
@@ -142,7 +143,10 @@ impl Percentile {
         let v = &self.values;
         let position = fraction * (v.len() - 1) as f64;
         let (low, high) = (position.floor() as usize, position.ceil() as usize);
-        Some(v[low] + (v[high] - v[low]) * (position - low as f64))
+        if high == low {
+            return Some(v[low]);
+        }
+        Some(v[low] + (position - low as f64) * (v[high] - v[low]))
     }
 }
 

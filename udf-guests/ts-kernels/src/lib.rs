@@ -7,42 +7,106 @@ pub mod tdigest;
 /// Sample standard deviation of the `window` values ending at each index (fewer at the start; NaN
 /// where the window holds one value). `window` must be at least 1.
 ///
-/// O(n): a sliding Welford update adds the value entering the window and removes the one leaving
-/// it, and every `window` steps the mean and sum of squared deviations are recomputed exactly from
-/// the window, so rounding drift never builds up beyond one window's updates.
+/// O(n) in the usual case: a sliding Welford update adds the value entering the window and removes the
+/// one leaving it. Each update rounds, so the running sum of squared deviations drifts a little; the
+/// drift is bounded from the magnitudes seen since the last exact pass, and whenever that bound could
+/// move the result by more than `TRUSTED_FRACTION` of the window's scale (a flat or nearly flat
+/// window: a small result computed by subtracting large ones), the window is recomputed exactly,
+/// two-pass. So a flat window gives exactly 0, and every window stays within 1e-12 of its scale.
 pub fn rolling_std(values: &[f64], window: usize) -> Vec<f64> {
     assert!(window >= 1, "window must be at least 1");
-    let (mut mean, mut m2) = (0.0f64, 0.0f64);
     let mut out = Vec::with_capacity(values.len());
+    let mut run = Running::default();
     for i in 0..values.len() {
         let start = (i + 1).saturating_sub(window);
         let count = i + 1 - start;
         if i % window == 0 {
-            // Exact, from scratch: Welford over the current window.
-            (mean, m2) = (0.0, 0.0);
-            for (n, &x) in values[start..=i].iter().enumerate() {
-                let delta = x - mean;
-                mean += delta / (n + 1) as f64;
-                m2 += delta * (x - mean);
-            }
+            run = Running::exact(&values[start..=i]);
         } else {
             if i >= window {
-                // Remove the value leaving the window (count + 1 values -> count).
-                let y = values[i - window];
-                let delta = y - mean;
-                mean -= delta / (count - 1) as f64;
-                m2 -= delta * (y - mean);
+                run.remove(values[i - window], count - 1);
             }
-            // Add the value entering it.
-            let x = values[i];
-            let n = count as f64;
-            let delta = x - mean;
-            mean += delta / n;
-            m2 += delta * (x - mean);
+            run.add(values[i], count);
+            if !run.trusted(count) {
+                run = Running::exact(&values[start..=i]);
+            }
         }
-        out.push(if count < 2 { f64::NAN } else { (m2.max(0.0) / (count - 1) as f64).sqrt() });
+        out.push(if count < 2 { f64::NAN } else { (run.m2.max(0.0) / (count - 1) as f64).sqrt() });
     }
     out
+}
+
+/// How far from the exact value a window's result may drift, as a fraction of the window's scale; the
+/// promise is 1e-12, this keeps a margin of 5.
+const TRUSTED_FRACTION: f64 = 2e-13;
+
+/// A window's mean and sum of squared deviations, updated in place, with what bounds their drift:
+/// the updates since the last exact pass and the largest magnitudes they involved.
+#[derive(Default)]
+struct Running {
+    mean: f64,
+    m2: f64,
+    updates: u32,
+    largest_value: f64,
+    largest_deviation: f64,
+    largest_m2: f64,
+}
+
+impl Running {
+    /// Two-pass, from the window's values; exactly 0 when they are all equal.
+    fn exact(window: &[f64]) -> Self {
+        let first = window[0];
+        let largest_value = window.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        if window.iter().all(|&x| x == first) {
+            return Running { mean: first, largest_value, ..Running::default() };
+        }
+        let n = window.len() as f64;
+        let mean = window.iter().sum::<f64>() / n;
+        // The second sum corrects the mean's own rounding (the "corrected two-pass" formula).
+        let (squares, residual) =
+            window.iter().fold((0.0f64, 0.0f64), |(sq, r), &x| (sq + (x - mean) * (x - mean), r + (x - mean)));
+        let m2 = squares - residual * residual / n;
+        Running { mean, m2, largest_value, largest_m2: m2, ..Running::default() }
+    }
+
+    /// Adds `x`, making `count` values.
+    fn add(&mut self, x: f64, count: usize) {
+        let delta = x - self.mean;
+        self.mean += delta / count as f64;
+        self.m2 += delta * (x - self.mean);
+        self.note(x, delta);
+    }
+
+    /// Removes `y`, leaving `remaining` values.
+    fn remove(&mut self, y: f64, remaining: usize) {
+        let delta = y - self.mean;
+        self.mean -= delta / remaining as f64;
+        self.m2 -= delta * (y - self.mean);
+        self.note(y, delta);
+    }
+
+    fn note(&mut self, x: f64, delta: f64) {
+        self.updates += 1;
+        self.largest_value = self.largest_value.max(x.abs());
+        self.largest_deviation = self.largest_deviation.max(delta.abs());
+        self.largest_m2 = self.largest_m2.max(self.m2);
+    }
+
+    /// Whether the result from the running sums is within `TRUSTED_FRACTION` of the window's scale.
+    /// Each update rounds `m2` by at most a few ulps of the magnitudes it touches (`m2`, the squared
+    /// deviation, and the deviation times the value, through the mean's rounding); the standard
+    /// deviation then moves by at most drift / (2 sqrt((count - 1) m2)). The scale is taken as the
+    /// larger of |mean| and the standard deviation, both at most the window's largest |value|.
+    fn trusted(&self, count: usize) -> bool {
+        if self.m2 <= 0.0 || !self.m2.is_finite() {
+            return false;
+        }
+        let d = self.largest_deviation;
+        let drift = 6.0 * f64::EPSILON * f64::from(self.updates) * (self.largest_m2 + d * d + self.largest_value * d);
+        let freedom = (count - 1) as f64;
+        let std = (self.m2 / freedom).sqrt();
+        drift <= 2.0 * (freedom * self.m2).sqrt() * TRUSTED_FRACTION * self.mean.abs().max(std)
+    }
 }
 
 /// The benchmarks' float kernel (benches/, "float kernel"): 64 floating-point operations on one
@@ -60,17 +124,83 @@ pub fn float_chain(x: f64) -> f64 {
 mod tests {
     use super::rolling_std;
 
+    /// The corrected two-pass standard deviation of each window, and the window's scale (largest |value|).
+    fn two_pass(values: &[f64], window: usize) -> Vec<(f64, f64)> {
+        (0..values.len())
+            .map(|i| {
+                let w = &values[(i + 1).saturating_sub(window)..=i];
+                let n = w.len() as f64;
+                let mean = w.iter().sum::<f64>() / n;
+                let squares: f64 = w.iter().map(|x| (x - mean) * (x - mean)).sum();
+                let residual: f64 = w.iter().map(|x| x - mean).sum();
+                let std = ((squares - residual * residual / n).max(0.0) / (n - 1.0)).sqrt();
+                (std, w.iter().fold(0.0f64, |m, x| m.max(x.abs())))
+            })
+            .collect()
+    }
+
+    /// A deterministic stream of numbers in [0, 1) (xorshift), so the tests need no dependency.
+    fn noise(seed: u64) -> impl FnMut() -> f64 {
+        let mut state = seed | 1;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    fn assert_within_a_trillionth_of_the_scale(name: &str, values: &[f64], window: usize) {
+        let fast = rolling_std(values, window);
+        for (i, (exact, scale)) in two_pass(values, window).into_iter().enumerate().skip(1) {
+            if window == 1 {
+                assert!(fast[i].is_nan(), "{name}, window {window}: index {i}");
+                continue;
+            }
+            assert!(
+                (fast[i] - exact).abs() <= 1e-12 * scale,
+                "{name}, window {window}: index {i}: {} where two-pass gives {exact} (scale {scale})",
+                fast[i]
+            );
+        }
+        assert!(fast[0].is_nan());
+    }
+
     #[test]
     fn matches_the_two_pass_formula() {
         let values: Vec<f64> = (0..1000).map(|i| (i as f64 / 7.0).sin() * 100.0 + (i % 5) as f64).collect();
-        let window = 37;
-        let fast = rolling_std(&values, window);
-        for i in 1..values.len() {
-            let w = &values[(i + 1).saturating_sub(window)..=i];
-            let mean = w.iter().sum::<f64>() / w.len() as f64;
-            let var = w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (w.len() - 1) as f64;
-            assert!((fast[i] - var.sqrt()).abs() <= 1e-9 * var.sqrt().max(1.0), "index {i}");
+        assert_within_a_trillionth_of_the_scale("sine", &values, 37);
+    }
+
+    /// Issue 18, defect 5: the window after a burst must be exactly 0, as stddev_samp gives it.
+    #[test]
+    fn rolling_std_of_a_flat_window_is_exactly_zero() {
+        let fast = rolling_std(&[11.1, 22.0, 14.1, 9.3, 0.0, 0.0, 0.0, 0.0], 4);
+        assert_eq!(fast[7], 0.0);
+        let fast = rolling_std(&[5.0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], 3);
+        assert_eq!(&fast[3..], &[0.0; 4]);
+    }
+
+    /// Issue 18, defect 5: every window within 1e-12 of its scale of the two-pass result, on data made
+    /// to hurt a sliding update: bursts between flat stretches (like rainfall), a large offset with
+    /// small noise, wildly mixed magnitudes, and plain noise; short and long windows.
+    #[test]
+    fn rolling_std_stays_within_a_trillionth_of_the_window_scale() {
+        let mut next = noise(18);
+        let n = 4000;
+        let rainfall: Vec<f64> =
+            (0..n).map(|_| if next() < 0.8 { 0.0 } else { (next() * 400.0).round() / 10.0 }).collect();
+        let offset: Vec<f64> = (0..n).map(|_| 1.0e6 + next()).collect();
+        let mixed: Vec<f64> = (0..n).map(|_| (next() - 0.5) * 10f64.powi((next() * 16.0) as i32 - 8)).collect();
+        let plain: Vec<f64> = (0..n).map(|_| next()).collect();
+        let steps: Vec<f64> =
+            (0..n).map(|i| ((i / 50) % 3) as f64 * 1.0e8 + if i % 50 == 0 { 7.0 } else { 0.0 }).collect();
+        for (name, values) in
+            [("rainfall", &rainfall), ("offset", &offset), ("mixed", &mixed), ("plain", &plain), ("steps", &steps)]
+        {
+            for window in [1, 2, 3, 4, 7, 37, 100, 1000] {
+                assert_within_a_trillionth_of_the_scale(name, values, window);
+            }
         }
-        assert!(fast[0].is_nan());
     }
 }

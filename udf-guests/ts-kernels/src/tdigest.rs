@@ -12,11 +12,41 @@ const BUFFER: usize = 2_000;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct TDigest {
-    /// (mean, weight), sorted by mean.
-    centroids: Vec<(f64, f64)>,
+    /// Sorted by mean.
+    centroids: Vec<Centroid>,
     buffer: Vec<f64>,
     min: f64,
     max: f64,
+}
+
+/// Values merged into one: their mean and count, and the smallest and largest of them. A centroid
+/// whose smallest and largest are equal is a point mass: every quantile inside it is that value.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct Centroid {
+    mean: f64,
+    weight: f64,
+    lowest: f64,
+    highest: f64,
+}
+
+impl Centroid {
+    fn of(x: f64) -> Centroid {
+        Centroid { mean: x, weight: 1.0, lowest: x, highest: x }
+    }
+
+    /// Several values, all equal. (A single value is not treated as one: between lone values the
+    /// digest interpolates, as `percentile_cont` does.)
+    fn is_point(&self) -> bool {
+        self.weight > 1.0 && self.lowest == self.highest
+    }
+
+    fn absorb(&mut self, other: &Centroid) {
+        let weight = self.weight + other.weight;
+        self.mean += (other.mean - self.mean) * other.weight / weight;
+        self.weight = weight;
+        self.lowest = self.lowest.min(other.lowest);
+        self.highest = self.highest.max(other.highest);
+    }
 }
 
 /// k1 scale: centroid sizes follow it, so that each spans at most one unit of k.
@@ -30,7 +60,7 @@ fn q_of(k: f64) -> f64 {
 
 impl TDigest {
     pub fn count(&self) -> f64 {
-        self.centroids.iter().map(|c| c.1).sum::<f64>() + self.buffer.len() as f64
+        self.centroids.iter().map(|c| c.weight).sum::<f64>() + self.buffer.len() as f64
     }
 
     /// Add values; NaN is ignored (it has no rank).
@@ -60,40 +90,43 @@ impl TDigest {
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
         self.centroids.extend_from_slice(&other.centroids);
-        self.centroids.extend(other.buffer.iter().map(|&x| (x, 1.0)));
+        self.centroids.extend(other.buffer.iter().map(|&x| Centroid::of(x)));
         self.compress();
     }
 
     /// Merge the buffer into the centroids, keeping each centroid within one unit of the scale.
     pub fn compress(&mut self) {
-        let mut all: Vec<(f64, f64)> = std::mem::take(&mut self.centroids);
-        all.extend(self.buffer.drain(..).map(|x| (x, 1.0)));
+        let mut all: Vec<Centroid> = std::mem::take(&mut self.centroids);
+        all.extend(self.buffer.drain(..).map(Centroid::of));
         if all.is_empty() {
             return;
         }
-        all.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let total: f64 = all.iter().map(|c| c.1).sum();
+        all.sort_by(|a, b| a.mean.total_cmp(&b.mean));
+        let total: f64 = all.iter().map(|c| c.weight).sum();
         let mut merged = Vec::with_capacity(COMPRESSION as usize * 2);
         let mut current = all[0];
         let mut done = 0.0;
         let mut limit = q_of(k_of(0.0) + 1.0) * total;
-        for &(mean, weight) in &all[1..] {
-            if done + current.1 + weight <= limit {
-                let w = current.1 + weight;
-                current = (current.0 + (mean - current.0) * weight / w, w);
+        for next in &all[1..] {
+            if done + current.weight + next.weight <= limit {
+                current.absorb(next);
             } else {
-                done += current.1;
+                done += current.weight;
                 merged.push(current);
                 limit = q_of(k_of(done / total) + 1.0) * total;
-                current = (mean, weight);
+                current = *next;
             }
         }
         merged.push(current);
         self.centroids = merged;
     }
 
-    /// The approximate value at quantile `q` (0..=1), interpolating between centroid centres;
-    /// None when no values were added.
+    /// The approximate value at quantile `q` (0..=1); None when no values were added.
+    ///
+    /// Between centroid centres the value is interpolated, as in any t-digest; but a centroid whose
+    /// values are all equal (a point mass, such as one value repeated many times) holds its value over
+    /// its whole share of the ranks. So a quantile that falls on a repeated value is that value, not a
+    /// value interpolated into the gap beside it.
     pub fn quantile(&mut self, q: f64) -> Option<f64> {
         self.compress();
         let total = self.count();
@@ -102,26 +135,37 @@ impl TDigest {
         }
         let target = q.clamp(0.0, 1.0) * total;
         let c = &self.centroids;
-        let half = c[0].1 / 2.0;
-        if target <= half {
-            // Between the minimum and the first centroid's centre (a single value is exact).
-            return Some(if c[0].1 <= 1.0 { c[0].0 } else { self.min + (c[0].0 - self.min) * target / half });
+        let mut before = 0.0;
+        for centroid in c {
+            if centroid.is_point() && target >= before && target <= before + centroid.weight {
+                return Some(centroid.mean);
+            }
+            before += centroid.weight;
+        }
+        // Below the first centroid's centre: from the minimum.
+        let first = c[0];
+        if target <= first.weight / 2.0 {
+            return Some(self.min + (first.mean - self.min) * target / (first.weight / 2.0));
         }
         let mut before = 0.0;
         for pair in c.windows(2) {
             let (left, right) = (pair[0], pair[1]);
-            let (centre_left, centre_right) = (before + left.1 / 2.0, before + left.1 + right.1 / 2.0);
+            let boundary = before + left.weight;
+            let centre_right = boundary + right.weight / 2.0;
             if target <= centre_right {
-                let t = (target - centre_left) / (centre_right - centre_left);
-                return Some(left.0 + (right.0 - left.0) * t);
+                // A point mass's value holds to its edge; a spread centroid's is at its centre.
+                let from = if left.is_point() { boundary } else { before + left.weight / 2.0 };
+                let to = if right.is_point() { boundary } else { centre_right };
+                let t = if to > from { ((target - from) / (to - from)).clamp(0.0, 1.0) } else { 0.5 };
+                return Some(left.mean + (right.mean - left.mean) * t);
             }
-            before += left.1;
+            before = boundary;
         }
-        // Between the last centroid's centre and the maximum.
+        // Above the last centroid's centre: up to the maximum.
         let last = c[c.len() - 1];
-        let centre = total - last.1 / 2.0;
-        let t = if last.1 / 2.0 <= 0.0 { 1.0 } else { (target - centre) / (last.1 / 2.0) };
-        Some(last.0 + (self.max - last.0) * t.clamp(0.0, 1.0))
+        let centre = total - last.weight / 2.0;
+        let t = ((target - centre) / (last.weight / 2.0)).clamp(0.0, 1.0);
+        Some(last.mean + (self.max - last.mean) * t)
     }
 }
 
@@ -143,9 +187,19 @@ mod tests {
             .collect()
     }
 
+    /// How far `q` is from the ranks `value` holds in `sorted`: from the share of values below it to
+    /// the share at or below it (a value repeated many times holds a range of ranks).
     fn rank_error(sorted: &[f64], value: f64, q: f64) -> f64 {
-        let below = sorted.partition_point(|&x| x <= value) as f64 / sorted.len() as f64;
-        (below - q).abs()
+        let n = sorted.len() as f64;
+        let below = sorted.partition_point(|&x| x < value) as f64 / n;
+        let at_or_below = sorted.partition_point(|&x| x <= value) as f64 / n;
+        if q < below {
+            below - q
+        } else if q > at_or_below {
+            q - at_or_below
+        } else {
+            0.0
+        }
     }
 
     #[test]
@@ -190,5 +244,48 @@ mod tests {
         assert_eq!(digest.quantile(0.0), Some(1.0));
         assert_eq!(digest.quantile(1.0), Some(3.0));
         assert_eq!(TDigest::default().quantile(0.5), None);
+    }
+
+    /// Issue 18, defect 6: a point mass at the quantile (10% of the values exactly 42.5, the median)
+    /// with values spread on both sides, in random order, whole and merged from parts.
+    #[test]
+    fn a_point_mass_at_the_quantile_is_found_within_half_a_percent() {
+        let n = 1_000_000;
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let data: Vec<f64> = (0..n)
+            .map(|_| {
+                let u = next();
+                if u < 0.486 {
+                    next() * 42.0
+                } else if u < 0.586 {
+                    42.5
+                } else {
+                    43.0 + next() * 57.0
+                }
+            })
+            .collect();
+        let mut sorted = data.clone();
+        sorted.sort_by(f64::total_cmp);
+        let mut whole = TDigest::default();
+        data.chunks(1024).for_each(|chunk| whole.add(chunk));
+        let mut merged = TDigest::default();
+        for part in data.chunks(n / 4) {
+            let mut digest = TDigest::default();
+            part.chunks(1024).for_each(|chunk| digest.add(chunk));
+            merged.merge(&digest);
+        }
+        for digest in [&mut whole, &mut merged] {
+            for q in [0.01, 0.25, 0.45, 0.49, 0.5, 0.55, 0.59, 0.75, 0.99] {
+                let value = digest.quantile(q).unwrap();
+                assert!(rank_error(&sorted, value, q) < 0.005, "q {q}: value {value}");
+            }
+            assert_eq!(digest.quantile(0.5), Some(42.5));
+        }
     }
 }
