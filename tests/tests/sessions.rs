@@ -213,3 +213,51 @@ fn compiled_modules_beyond_the_cap_are_evicted_least_recently_used_first() {
     drop(s);
     drop_database(&db);
 }
+
+/// `wasm` with one more custom section: the same code under another sha256.
+fn with_custom_section(mut wasm: Vec<u8>, name: &str) -> Vec<u8> {
+    let payload = b"replaced";
+    assert!(name.len() + payload.len() < 127, "one-byte LEB128 lengths");
+    wasm.extend([0u8, (1 + name.len() + payload.len()) as u8, name.len() as u8]);
+    wasm.extend(name.as_bytes());
+    wasm.extend(payload);
+    wasm
+}
+
+fn float(client: &mut postgres::Client, sql: &str) -> f64 {
+    client.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}
+
+/// Issue 18, defect 1: a session that built function entries over a stored module inside a statement
+/// (here, a repeatable-read transaction) that still saw the module's old version, after another session
+/// had replaced it, kept those entries as current: its batched aggregates then mixed the old module
+/// (transition) with the new one (final function) and failed at every call, until another install.
+#[test]
+fn module_replaced_under_first_use_keeps_aggregates_working() {
+    let db = fresh_database("it_replaced_under_first_use");
+    let mut a = connect(&db);
+    let mut b = connect(&db);
+    a.batch_execute(&plwasm_tests::timeseries_functions()).unwrap();
+    a.batch_execute(
+        "CREATE TABLE t AS SELECT i % 5 AS g, i::float8 AS x FROM generate_series(1, 1000) AS i;
+         CREATE TABLE u AS SELECT * FROM t;
+         SET max_parallel_workers_per_gather = 0;",
+    )
+    .unwrap();
+    a.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ").unwrap();
+    assert_eq!(float(&mut a, "SELECT ts_mean(x) FROM t"), 500.5);
+    let replaced = with_custom_section(plwasm_tests::guest_wasm("timeseries"), "note");
+    b.execute("SELECT plwasm.install_module('timeseries', $1)", &[&replaced]).unwrap();
+    // A table this transaction has not touched yet makes it take in b's change, while its snapshot
+    // still shows the old module.
+    let stddev = float(&mut a, "SELECT ts_stddev(x) FROM u");
+    assert!((stddev - 288.8194360957494).abs() < 1e-9, "ts_stddev inside the transaction: {stddev}");
+    a.batch_execute("COMMIT").unwrap();
+    for _ in 0..2 {
+        assert_eq!(float(&mut a, "SELECT ts_mean(x) FROM t WHERE g = 2"), 499.5);
+        let stddev = float(&mut a, "SELECT ts_stddev(x) FROM u");
+        assert!((stddev - 288.8194360957494).abs() < 1e-9, "ts_stddev after the transaction: {stddev}");
+    }
+    drop((a, b));
+    drop_database(&db);
+}

@@ -23,6 +23,9 @@ pub fn register_invalidation_callback() {
     unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_invalidation), pg_sys::Datum::from(0)) }
 }
 
+/// A generation the counter never reaches: what was built over a module that was already replaced.
+pub const NEVER_CURRENT: u64 = u64::MAX;
+
 /// The current generation.
 pub fn generation() -> u64 {
     MODULE_GENERATION.with(Cell::get)

@@ -3,15 +3,18 @@
 //! The table is private to the extension's owner. These functions check the caller's right (owner or
 //! superuser), then read and write the table as its owner, with fully qualified SQL so a caller's
 //! search_path cannot change what runs. Every change sends a relcache invalidation for the table,
-//! which every backend turns into a new module generation (see `generation.rs`).
+//! which every backend turns into a new module generation (see `generation.rs`), and invalidates the
+//! plans over the module's functions (see `dependents.rs`).
 
 use super::names::is_valid_module_name;
-use super::{generation, store_table};
+use super::store_table::{self, Seen};
+use super::{dependents, generation};
 use crate::error::{ErrorKind, OrRaise, PlWasmError, Result};
 use crate::guest::counters::Prepared;
 use crate::guest::module::CompiledModule;
 use crate::guest::modules;
 use pgrx::datum::DatumWithOid;
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::pg_sys::{self, Oid};
 use pgrx::prelude::*;
 use std::rc::Rc;
@@ -86,13 +89,19 @@ fn check_may_change(name: &str, current_owner: Option<Oid>, caller: Oid) -> Resu
     }
 }
 
-fn current_owner(name: &str) -> Result<Option<Oid>> {
-    Spi::get_one_with_args::<Oid>(
-        "SELECT (SELECT owner::pg_catalog.oid FROM plwasm.module_store \
-                 WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE)",
+/// The module's owner and sha256, if it is installed (its row locked until the transaction ends).
+fn current_row(name: &str) -> Result<Option<(Oid, String)>> {
+    let (owner, sha256) = Spi::get_two_with_args::<Oid, String>(
+        "SELECT owner::pg_catalog.oid, sha256 FROM plwasm.module_store \
+         WHERE name OPERATOR(pg_catalog.=) $1 FOR UPDATE",
         &[name.into()],
     )
-    .map_err(spi_error)
+    .or_else(|e| match e {
+        pgrx::spi::SpiError::InvalidPosition => Ok((None, None)),
+        e => Err(e),
+    })
+    .map_err(spi_error)?;
+    Ok(owner.map(|owner| (owner, sha256.unwrap_or_default())))
 }
 
 fn install(name: &str, wasm: &[u8]) -> Result<String> {
@@ -111,7 +120,8 @@ fn install(name: &str, wasm: &[u8]) -> Result<String> {
     let caller = unsafe { pg_sys::GetUserId() };
     let table = store_table::find()?;
     let _as_owner = AsTableOwner::switch(table.owner);
-    check_may_change(name, current_owner(name)?, caller)?;
+    let before = current_row(name)?;
+    check_may_change(name, before.as_ref().map(|(owner, _)| *owner), caller)?;
     // SAFETY: DatumWithOid::new pairs each value with its SQL type.
     let caller_arg = unsafe { DatumWithOid::new(caller, pg_sys::OIDOID) };
     Spi::run_with_args(
@@ -123,6 +133,11 @@ fn install(name: &str, wasm: &[u8]) -> Result<String> {
     )
     .map_err(spi_error)?;
     announce_change(table.relid);
+    let functions = dependents::functions_over(name)?;
+    dependents::invalidate_plans_over(&functions);
+    if before.is_some_and(|(_, old_sha256)| old_sha256 != sha256) {
+        warn_of_stale_indexes(name, &dependents::indexes_over(&functions)?);
+    }
     Ok(sha256)
 }
 
@@ -131,15 +146,30 @@ fn remove(name: &str) -> Result<()> {
     let caller = unsafe { pg_sys::GetUserId() };
     let table = store_table::find()?;
     let _as_owner = AsTableOwner::switch(table.owner);
-    let owner = current_owner(name)?;
-    if owner.is_none() {
+    let Some((owner, _)) = current_row(name)? else {
         return Err(PlWasmError::new(ErrorKind::UndefinedObject, format!("wasm module \"{name}\" does not exist")));
-    }
-    check_may_change(name, owner, caller)?;
+    };
+    check_may_change(name, Some(owner), caller)?;
     Spi::run_with_args("DELETE FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1", &[name.into()])
         .map_err(spi_error)?;
     announce_change(table.relid);
+    dependents::invalidate_plans_over(&dependents::functions_over(name)?);
     Ok(())
+}
+
+/// An index over a function of a replaced module holds what the old module computed: a scan of it
+/// finds rows by stale values. PostgreSQL cannot know the function changed, so say which need REINDEX.
+fn warn_of_stale_indexes(module: &str, indexes: &[(String, String)]) {
+    for (index, function) in indexes {
+        ErrorReport::new(
+            PgSqlErrorCode::ERRCODE_WARNING,
+            format!("index {index} is built over {function}, whose wasm module \"{module}\" was replaced"),
+            "plwasm",
+        )
+        .set_detail("The index holds the values the old module computed; scans of it may miss or misplace rows.")
+        .set_hint(format!("Rebuild it: REINDEX INDEX {index};"))
+        .report(PgLogLevel::WARNING);
+    }
 }
 
 /// Tell every backend (at commit) and this one (at the next command) that stored modules changed.
@@ -148,9 +178,20 @@ fn announce_change(relid: Oid) {
     unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relid) }
 }
 
-/// Load a stored module by name, compiling it only if this backend has not seen its bytes; says how
-/// the module was made ready.
-pub fn load(name: &str) -> Result<(Rc<CompiledModule>, Prepared)> {
+/// A stored module as the running statement sees it.
+pub struct LoadedModule {
+    pub module: Rc<CompiledModule>,
+    /// How the module was made ready in this backend.
+    pub how: Prepared,
+    /// Whether it is also the newest committed version. It is not when another session replaced the
+    /// module after this statement's snapshot was taken: this statement still uses the module it sees
+    /// (as do its parallel workers), but what was built over it must not outlive the statement.
+    pub newest: bool,
+}
+
+/// Load a stored module by name, as the running statement sees it, compiling it only if this backend
+/// has not seen its bytes.
+pub fn load(name: &str) -> Result<LoadedModule> {
     let table = store_table::find()?;
     generation::note_store_relid(table.relid);
     let _as_owner = AsTableOwner::switch(table.owner);
@@ -159,7 +200,7 @@ pub fn load(name: &str) -> Result<(Rc<CompiledModule>, Prepared)> {
             .with_hint("Install it with plwasm.install_module(name, bytes).")
     };
     // The bytes are only fetched (from TOAST) when this backend has not compiled them.
-    let found = store_table::with_row(&table, name, |row| {
+    let found = store_table::with_row(&table, name, Seen::ByStatement, |row| {
         let sha256 = row.sha256().unwrap_or_default();
         match hex::decode(&sha256).ok().and_then(|h| h.try_into().ok()).and_then(|h| modules::cached(&h)) {
             Some(module) => Ok(module),
@@ -167,10 +208,13 @@ pub fn load(name: &str) -> Result<(Rc<CompiledModule>, Prepared)> {
         }
     })?
     .ok_or_else(missing)?;
-    match found {
-        Ok(module) => Ok((module, Prepared::AlreadyInBackend)),
-        Err(bytes) => modules::compile(&bytes),
-    }
+    let (module, how) = match found {
+        Ok(module) => (module, Prepared::AlreadyInBackend),
+        Err(bytes) => modules::compile(&bytes)?,
+    };
+    let newest_sha256 = store_table::with_row(&table, name, Seen::Newest, |row| row.sha256())?.flatten();
+    let newest = newest_sha256.is_some_and(|sha256| sha256 == module.hash_hex());
+    Ok(LoadedModule { module, how, newest })
 }
 
 /// Install (or replace) a stored module. Returns its sha256 in hex.

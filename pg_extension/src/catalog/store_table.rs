@@ -78,13 +78,29 @@ impl ModuleRow {
     }
 }
 
-/// Find module `name`'s row and hand it to `read`, which must copy what it needs: the row is only
-/// valid during the call. `Ok(None)` when there is no such module.
-pub fn with_row<T>(table: &StoreTable, name: &str, read: impl FnOnce(&ModuleRow) -> T) -> Result<Option<T>> {
+/// Which version of a module's row to read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// As the running statement sees the table (its snapshot, shared with its parallel workers), so
+    /// that every function of one statement uses the same module.
+    ByStatement,
+    /// The newest committed row (and this transaction's own changes): what the module catalog
+    /// generation has been told about.
+    Newest,
+}
+
+/// Find module `name`'s row as `seen` and hand it to `read`, which must copy what it needs: the row is
+/// only valid during the call. `Ok(None)` when there is no such module.
+pub fn with_row<T>(
+    table: &StoreTable,
+    name: &str,
+    seen: Seen,
+    read: impl FnOnce(&ModuleRow) -> T,
+) -> Result<Option<T>> {
     // SAFETY: the table is opened and closed here with AccessShareLock, as a SELECT would; the scan
     // key compares the primary key column (text, default collation) with `name`; the tuple is read
     // only between systable_getnext and systable_endscan. A NULL snapshot makes systable_beginscan
-    // take a fresh catalog snapshot, used only when no query snapshot is active.
+    // take a fresh catalog snapshot: used for `Newest`, and when no statement snapshot is active.
     unsafe {
         let lock = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
         let relation = pg_sys::table_open(table.relid, lock);
@@ -109,7 +125,8 @@ pub fn with_row<T>(table: &StoreTable, name: &str, read: impl FnOnce(&ModuleRow)
             Oid::from(pg_sys::F_TEXTEQ),
             name.into_datum().expect("a text datum"),
         );
-        let snapshot = if pg_sys::ActiveSnapshotSet() { pg_sys::GetActiveSnapshot() } else { std::ptr::null_mut() };
+        let by_statement = seen == Seen::ByStatement && pg_sys::ActiveSnapshotSet();
+        let snapshot = if by_statement { pg_sys::GetActiveSnapshot() } else { std::ptr::null_mut() };
         let scan = pg_sys::systable_beginscan(relation, index, index != pg_sys::InvalidOid, snapshot, 1, &mut key);
         let tuple = pg_sys::systable_getnext(scan);
         let result = (!tuple.is_null())

@@ -28,10 +28,18 @@ impl ModuleSource {
                 Ok(PreparedModule { module, how, requested_export: None, module_generation: None })
             }
             ModuleSource::Stored { module, export } => {
-                // Read the generation first: a change committed while we load bumps it again.
+                // Read the generation first: a change committed while we load bumps it again. A module
+                // older than the newest (replaced after this statement began) is good for this
+                // statement only: its entry is never current afterwards.
                 let generation = catalog::generation();
-                let (module, how) = catalog::load(&module)?;
-                Ok(PreparedModule { module, how, requested_export: export, module_generation: Some(generation) })
+                let loaded = catalog::load(&module)?;
+                let generation = if loaded.newest { generation } else { catalog::NEVER_CURRENT };
+                Ok(PreparedModule {
+                    module: loaded.module,
+                    how: loaded.how,
+                    requested_export: export,
+                    module_generation: Some(generation),
+                })
             }
         }
     }

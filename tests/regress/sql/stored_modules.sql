@@ -39,6 +39,30 @@ SELECT count(*) AS junk_rows FROM plwasm.modules WHERE name IN ('junk', 'imports
 SELECT plwasm.install_module('tiny', '\x0061736d0100000001070160027f7f017f030201000707010361646400000a09010700200020016b0b') = encode(sha256('\x0061736d0100000001070160027f7f017f030201000707010361646400000a09010700200020016b0b'), 'hex') AS replaced;
 SELECT add(10, 4) AS now_subtracts;
 
+-- Replacing a module invalidates the plans over its functions, as CREATE OR REPLACE FUNCTION does: a
+-- prepared statement had folded the IMMUTABLE function's old value into its plan (issue 18, defect 3).
+SELECT plwasm.install_module('answer', '\x0061736d0100000001060160017f017f03020100070a0106616e7377657200000a090107002000410a6a0b') IS NOT NULL AS installed;
+CREATE FUNCTION answer(int) RETURNS int IMMUTABLE STRICT LANGUAGE wasm AS 'answer';
+PREPARE folded AS SELECT answer(1) AS answer;
+EXECUTE folded;
+SELECT plwasm.install_module('answer', '\x0061736d0100000001060160017f017f03020100070a0106616e7377657200000a09010700200041146a0b') IS NOT NULL AS replaced;
+EXECUTE folded;
+-- An index over a function of a replaced module holds the old values; install_module names it.
+CREATE TABLE answers AS SELECT i FROM generate_series(1, 1000) AS i;
+CREATE INDEX answers_by_answer ON answers (answer(i));
+SELECT plwasm.install_module('answer', '\x0061736d0100000001060160017f017f03020100070a0106616e7377657200000a090107002000410a6a0b') IS NOT NULL AS replaced;
+SET enable_seqscan = off;
+SELECT i AS stale_index_finds FROM answers WHERE answer(i) = 30;
+REINDEX INDEX answers_by_answer;
+SELECT i AS reindexed_finds FROM answers WHERE answer(i) = 30;
+RESET enable_seqscan;
+-- Installing the same bytes again changes nothing, and warns of nothing.
+SELECT plwasm.install_module('answer', '\x0061736d0100000001060160017f017f03020100070a0106616e7377657200000a090107002000410a6a0b') IS NOT NULL AS same_again;
+DEALLOCATE folded;
+DROP TABLE answers;
+DROP FUNCTION answer(int);
+SELECT plwasm.drop_module('answer');
+
 -- Size cap.
 SET plwasm.max_module_size = '1kB';
 -- (2,008 bytes: the wasm header and padding; the size is checked before anything else.)
