@@ -52,7 +52,9 @@ pub fn parse_section(data: &[u8]) -> impl Iterator<Item = Result<Declared, Malfo
 fn parse_entry(entry: &str) -> Result<Declared, Malformed> {
     let malformed = || Malformed(entry.to_string());
     let (export, rest) = entry.split_once('(').ok_or_else(malformed)?;
-    let (params, ret) = rest.split_once(")->").ok_or_else(malformed)?;
+    let export = export.trim();
+    let (params, ret) = rest.split_once(')').ok_or_else(malformed)?;
+    let ret = ret.trim().strip_prefix("->").ok_or_else(malformed)?.trim();
     let (ret, null_mask) = match ret.strip_suffix('?') {
         Some(ret) => (ret, true),
         None => (ret, false),
@@ -62,11 +64,12 @@ fn parse_entry(entry: &str) -> Result<Declared, Malformed> {
     }
     let params = params
         .split(',')
+        .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|p| SigType::parse(p).ok_or_else(malformed))
         .collect::<Result<Vec<_>, _>>()?;
-    let ret = SigReturn::parse(ret).ok_or_else(malformed)?;
-    Ok(Declared { export: export.to_string(), params, ret, null_mask })
+    let ret = SigReturn::parse(ret.trim()).ok_or_else(malformed)?;
+    Ok(Declared { export: export.trim().to_string(), params, ret, null_mask })
 }
 
 #[cfg(test)]
@@ -99,10 +102,24 @@ mod tests {
 
     #[test]
     fn malformed_entries_are_reported_with_their_text() {
-        let parsed: Vec<_> = parse_section(b"ok(int4)->int4;bad(int4->int4; odd(varchar)->text;(int4)->int4").collect();
+        let parsed: Vec<_> = parse_section(b"ok(int4)->int4;bad(int4->int4; odd(string)->text;(int4)->int4").collect();
         assert!(parsed[0].is_ok());
         assert_eq!(parsed[1], Err(Malformed("bad(int4->int4".into())));
-        assert_eq!(parsed[2], Err(Malformed("odd(varchar)->text".into())));
+        assert_eq!(parsed[2], Err(Malformed("odd(string)->text".into())));
         assert_eq!(parsed[3], Err(Malformed("(int4)->int4".into())));
+    }
+
+    #[test]
+    fn varchar_reads_as_text_and_spaces_around_names_are_ignored() {
+        let parsed: Vec<_> = parse_section(b" name ( varchar , int4 ) -> varchar ;").collect::<Result<_, _>>().unwrap();
+        assert_eq!(
+            parsed,
+            vec![Declared {
+                export: "name".into(),
+                params: vec![SigType::Text, SigType::Scalar(Scalar::Int4)],
+                ret: SigReturn::Value(SigType::Text),
+                null_mask: false,
+            }]
+        );
     }
 }

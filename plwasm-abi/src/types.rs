@@ -121,7 +121,8 @@ impl SigType {
             };
         }
         Some(match name {
-            "text" => SigType::Text,
+            // A varchar argument or result crosses as text; either name may be written.
+            "text" | "varchar" => SigType::Text,
             "bytea" => SigType::Bytea,
             "jsonb" => SigType::Jsonb,
             "numeric" => SigType::Numeric,
@@ -223,7 +224,7 @@ mod tests {
 
     #[test]
     fn unknown_names_and_arrays_of_arrays_are_refused() {
-        for name in ["varchar", "int4[][]", "text[]", "", "setof", "setof void", "Int4"] {
+        for name in ["string", "int4[][]", "text[]", "", "setof", "setof void", "Int4"] {
             assert_eq!(SigReturn::parse(name), None, "{name}");
         }
     }

@@ -66,9 +66,9 @@ impl CompiledModule {
 }
 
 /// One pass over the module's custom sections: a stated ABI version must be ours, and an SDK-built
-/// guest's `plwasm.sig` entries give the SQL signatures it declares (entries that do not parse are
-/// ignored). The code section, most of a module's bytes, is stepped over unread. A malformed module
-/// stops the walk; compiling it reports what is wrong.
+/// guest's `plwasm.sig` entries give the SQL signatures it declares (an entry that does not parse is
+/// an error: ignoring it would silently switch its check off). The code section, most of a module's
+/// bytes, is stepped over unread. A malformed module stops the walk; compiling it reports what is wrong.
 pub(super) fn read_plwasm_sections(bytes: &[u8]) -> Result<HashMap<String, Declared>> {
     use wasmparser::{Chunk, Payload};
     let mut declared = HashMap::new();
@@ -84,7 +84,8 @@ pub(super) fn read_plwasm_sections(bytes: &[u8]) -> Result<HashMap<String, Decla
             Payload::CustomSection(section) => match section.name() {
                 ABI_SECTION => check_abi_version(section.data())?,
                 SIGNATURE_SECTION => {
-                    for entry in signature::parse_section(section.data()).flatten() {
+                    for entry in signature::parse_section(section.data()) {
+                        let entry = entry.map_err(malformed_signature)?;
                         declared.insert(entry.export.clone(), entry);
                     }
                 }
@@ -98,6 +99,14 @@ pub(super) fn read_plwasm_sections(bytes: &[u8]) -> Result<HashMap<String, Decla
         }
     }
     Ok(declared)
+}
+
+fn malformed_signature(signature::Malformed(entry): signature::Malformed) -> PlWasmError {
+    let shown: String = entry.chars().take(80).collect();
+    PlWasmError::definition(format!("the module's plwasm.sig section has a malformed entry: \"{shown}\"")).with_hint(
+        "Entries read export(type,...)->type; with the type names of docs/abi.md \
+             (\"Signatures the guest declares\").",
+    )
 }
 
 fn check_abi_version(data: &[u8]) -> Result<()> {
@@ -145,14 +154,20 @@ mod tests {
     #[test]
     fn sections_give_declared_signatures_and_refuse_other_abi_versions() {
         let wasm = wat::parse_str(
-            r#"(module (@custom "plwasm.abi" "1") (@custom "plwasm.sig" "f(int4,text)->int8;g()->void?;bad(")
+            r#"(module (@custom "plwasm.abi" "1") (@custom "plwasm.sig" "f(int4,text)->int8;g()->void?;")
                  (func (export "f")))"#,
         )
         .unwrap();
         let declared = read_plwasm_sections(&wasm).unwrap();
-        assert_eq!(declared.len(), 2, "the malformed entry is skipped");
+        assert_eq!(declared.len(), 2);
         assert_eq!(declared["f"].entry(), "f(int4,text)->int8;");
         assert!(declared["g"].null_mask);
+
+        // A malformed entry is an error naming it, not a check skipped (issue 18).
+        let wasm = wat::parse_str(r#"(module (@custom "plwasm.sig" "f(int4)->int4;bad("))"#).unwrap();
+        let error = read_plwasm_sections(&wasm).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::InvalidDefinition);
+        assert!(error.message.contains("malformed entry: \"bad(\""), "{}", error.message);
 
         let wasm = wat::parse_str(r#"(module (@custom "plwasm.abi" "2"))"#).unwrap();
         let error = read_plwasm_sections(&wasm).unwrap_err();

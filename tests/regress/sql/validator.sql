@@ -73,3 +73,10 @@ SELECT plwasm.install_module('installed_later',
 SELECT later();
 -- Nothing is compiled for a function that failed: the backend still serves.
 SELECT 1 AS still_serving;
+
+-- A malformed plwasm.sig entry is an error at install and at CREATE FUNCTION, never a check silently
+-- skipped (issue 18); spaces around names and varchar (for text) are fine.
+SELECT plwasm.install_module('typo_sig', '\x0061736d0100000001060160017f017f03020100070501016600000a0601040020000b00180a706c7761736d2e7369676628696e74342d3e696e74343b');
+CREATE FUNCTION typo_sig(int) RETURNS int LANGUAGE wasm AS $$ (module (@custom "plwasm.sig" "typo_sig(int4->int4;") (func (export "typo_sig") (param i32) (result i32) local.get 0)) $$;
+CREATE FUNCTION spaced_sig(varchar) RETURNS int STRICT LANGUAGE wasm AS $$ (module (@custom "plwasm.sig" " spaced_sig ( varchar ) -> int4 ;") (memory (export "memory") 1) (func (export "plwasm_alloc") (param i32 i32) (result i32) i32.const 16) (func (export "spaced_sig") (param i32 i32) (result i32) local.get 1)) $$;
+SELECT spaced_sig('four');
