@@ -46,7 +46,11 @@ pub(super) struct BatchState {
     /// Buffered rows, one column per argument, allocated in `context` at the first row.
     columns: Vec<Column>,
     pub(super) rows: usize,
-    capacity: usize,
+    /// Rows the columns have room for now: a few at first, growing with the group up to `batch_rows`,
+    /// so that a million small groups do not each hold a whole batch's buffer.
+    room: usize,
+    /// Rows per batch (`plwasm.aggregate_batch_size`): the buffer is handed over when this many wait.
+    batch_rows: usize,
     /// Made where PostgreSQL runs the aggregate as a window function: rows are not buffered.
     pub(super) in_window: bool,
     /// Rows the guest state has taken in (through batches, combines, or as estimated from the bytes
@@ -59,6 +63,9 @@ struct Column {
     ty: ScalarType,
     data: *mut u8,
 }
+
+/// Rows of room a group's buffer starts with (it grows fourfold as the group does).
+const FIRST_ROOM: usize = 16;
 
 /// Hashes a pointer with one multiplication: the registry is consulted on group changes.
 #[derive(Default)]
@@ -160,7 +167,8 @@ impl BatchState {
             rows: 0,
             absorbed: 0,
             in_window: false,
-            capacity: gucs::AGGREGATE_BATCH_SIZE.get().max(1) as usize,
+            room: 0,
+            batch_rows: gucs::AGGREGATE_BATCH_SIZE.get().max(1) as usize,
             callback: pg_sys::MemoryContextCallback {
                 func: Some(release),
                 arg: std::ptr::null_mut(),
@@ -225,12 +233,26 @@ impl BatchState {
                 "the transition and inverse functions of one aggregate take different argument types",
             ));
         }
+        self.room = FIRST_ROOM.min(self.batch_rows);
         for &ty in types {
-            // SAFETY: allocates `capacity` values of the column's width in the state's own context.
-            let data = unsafe { pg_sys::MemoryContextAlloc(self.context, self.capacity * ty.byte_size()) } as *mut u8;
+            // SAFETY: allocates `room` values of the column's width in the state's own context.
+            let data = unsafe { pg_sys::MemoryContextAlloc(self.context, self.room * ty.byte_size()) } as *mut u8;
             self.columns.push(Column { ty, data });
         }
         Ok(())
+    }
+
+    /// The group outgrew its buffer: four times the room, at most a batch (never less than the rows held).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let room = (self.room * 4).min(self.batch_rows).max(self.rows + 1);
+        for column in &mut self.columns {
+            // SAFETY: `data` was allocated in this state's context for `self.room` values; repalloc
+            // keeps the `self.rows` values written so far and returns room for `room` values.
+            column.data = unsafe { pg_sys::repalloc(column.data.cast(), room * column.ty.byte_size()) } as *mut u8;
+        }
+        self.room = room;
     }
 
     /// Buffer one row; returns whether the buffer is full (or the aggregate runs as a window
@@ -238,11 +260,14 @@ impl BatchState {
     #[inline(always)]
     pub(super) fn push_row(&mut self, args: &[pg_sys::NullableDatum]) -> bool {
         let row = self.rows;
+        if row == self.room {
+            self.grow();
+        }
         for (column, arg) in self.columns.iter().zip(args) {
             column.write(row, arg.value);
         }
         self.rows += 1;
-        self.rows >= self.capacity || self.in_window
+        self.rows >= self.batch_rows || self.in_window
     }
 
     /// Hand the buffered rows to the guest in one call: each column is copied, contiguous and
@@ -296,8 +321,8 @@ impl Column {
     #[inline(always)]
     fn write(&self, row: usize, datum: Datum) {
         let bits = datum.value() as u64;
-        // SAFETY: `row` is below the column's capacity (the state flushes when it is full), and each
-        // arm writes exactly one value of the column's width at its place.
+        // SAFETY: `row` is below the column's room (push_row grows it first, and the state flushes
+        // when a batch is full), and each arm writes exactly one value of the column's width there.
         unsafe {
             match self.ty.byte_size() {
                 8 => (self.data as *mut u64).add(row).write_unaligned(bits),
