@@ -25,6 +25,8 @@ pub static AGGREGATE_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(DEFAUL
 pub const DEFAULT_BATCH_SIZE: i32 = 1024;
 /// Whether modules are loaded from and written to $PGDATA/plwasm_code_cache (code_cache.rs).
 pub static CODE_CACHE: GucSetting<bool> = GucSetting::<bool>::new(true);
+/// Most bytes the code cache directory may hold; least recently used modules go first (code_cache.rs).
+pub static CODE_CACHE_SIZE_KB: GucSetting<i32> = GucSetting::<i32>::new(1024 * 1024);
 /// Whether this backend's engine meters fuel at all (for measuring what metering costs).
 pub static FUEL_METERING: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static ENABLED: GucSetting<bool> = GucSetting::<bool>::new(true);
@@ -152,6 +154,16 @@ pub fn register() {
         &CODE_CACHE,
         GucContext::Suset,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"plwasm.code_cache_size",
+        c"Most disk space $PGDATA/plwasm_code_cache may use.",
+        c"After writing a module there, a backend removes the least recently used modules until the cache fits.",
+        &CODE_CACHE_SIZE_KB,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_KB,
     );
     GucRegistry::define_enum_guc(
         c"plwasm.wasi_output",

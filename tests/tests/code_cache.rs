@@ -118,3 +118,67 @@ fn only_a_superuser_can_turn_the_code_cache_off() {
     drop(admin);
     drop_database(&db);
 }
+
+/// Install a new module `sized_<n>` and a function `sized_<n>()` over it; returns its sha256.
+fn install(client: &mut postgres::Client, n: i32) -> String {
+    let sha: String = client
+        .query_one(&format!("SELECT plwasm.install_module('sized_{n}', $1)"), &[&unique_module(n)])
+        .unwrap()
+        .get(0);
+    client
+        .batch_execute(&format!("CREATE FUNCTION sized_{n}() RETURNS int LANGUAGE wasm AS 'sized_{n}:answer'"))
+        .unwrap();
+    sha
+}
+
+fn cached_shas(client: &mut postgres::Client) -> Vec<String> {
+    client.query("SELECT sha256 FROM plwasm.code_cache", &[]).unwrap().iter().map(|r| r.get(0)).collect()
+}
+
+/// Issue 18: the cache only grew. With plwasm.code_cache_size, a backend that writes a module removes
+/// the least recently used ones until the directory fits; a superuser sees it and can empty it.
+#[test]
+fn the_code_cache_keeps_within_its_size_dropping_the_least_recently_used() {
+    let db = fresh_database("it_code_cache_size");
+    let mut admin = connect(&db);
+    admin.query_one("SELECT plwasm.code_cache_clear()", &[]).unwrap();
+    let first = install(&mut admin, 1);
+    let second = install(&mut admin, 2);
+    assert_eq!(cached_shas(&mut admin).len(), 2, "both written under the default size");
+    let largest: i64 = admin.query_one("SELECT max(size_bytes) FROM plwasm.code_cache", &[]).unwrap().get(0);
+    let room_kb = (largest * 5 / 2) / 1024;
+
+    // A backend whose cache may hold two and a half of them uses the first: it becomes the most recent.
+    let mut small = plwasm_tests::connect_with_options(&db, &format!("-c plwasm.code_cache_size={room_kb}kB"));
+    let answer: i32 = small.query_one("SELECT sized_1()", &[]).unwrap().get(0);
+    assert_eq!(answer, 1);
+    let third = install(&mut small, 3);
+    let cached = cached_shas(&mut small);
+    assert!(cached.contains(&first) && cached.contains(&third), "the recently used and the new one stay: {cached:?}");
+    assert!(!cached.contains(&second), "the least recently used one went");
+    let total: i64 = small.query_one("SELECT sum(size_bytes)::int8 FROM plwasm.code_cache", &[]).unwrap().get(0);
+    assert!(total <= room_kb * 1024, "{total} bytes in a cache of {room_kb} kB");
+    let names: Vec<String> = small
+        .query_one("SELECT modules FROM plwasm.code_cache WHERE sha256 = $1", &[&third])
+        .unwrap()
+        .get::<_, Vec<String>>(0);
+    assert_eq!(names, vec!["sized_3".to_string()], "the view names the stored module");
+
+    // Only superusers see or empty it.
+    admin.batch_execute("CREATE ROLE plwasm_it_cache_reader LOGIN").unwrap();
+    let mut user = connect_as(&db, "plwasm_it_cache_reader");
+    for sql in ["SELECT count(*) FROM plwasm.code_cache", "SELECT plwasm.code_cache_clear()"] {
+        let error = user.query_one(sql, &[]).unwrap_err();
+        assert_eq!(sqlstate(&error), "42501", "{sql}");
+    }
+    drop(user);
+    admin.batch_execute("DROP ROLE plwasm_it_cache_reader").unwrap();
+
+    let cleared: i64 = admin.query_one("SELECT plwasm.code_cache_clear()", &[]).unwrap().get(0);
+    assert_eq!(cleared, 2);
+    assert!(cached_shas(&mut admin).is_empty());
+    let answer: i32 = small.query_one("SELECT sized_2()", &[]).unwrap().get(0);
+    assert_eq!(answer, 2, "an emptied cache only means compiling again");
+    drop((small, admin));
+    drop_database(&db);
+}

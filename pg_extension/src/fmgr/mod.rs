@@ -1,7 +1,8 @@
 //! PostgreSQL's side: what the function manager calls. The call handler, the validator, DO blocks,
-//! batched aggregate support functions, and plwasm.backend_stats().
+//! batched aggregate support functions, plwasm.backend_stats() and the code cache's view.
 
 pub mod aggregate;
+mod code_cache;
 pub mod handler;
 pub mod inline;
 mod stats;

@@ -10,6 +10,10 @@
 //! only ever replaced by renaming, never changed in place, so a mapped file never changes under a
 //! backend. Failing to read or write the cache never fails a call: the cache is an optimisation,
 //! and can be emptied at any time.
+//!
+//! The directory is bounded by `plwasm.code_cache_size`. A load marks a module used (the check file's
+//! modification time); after a store, the least recently used modules are removed until the files fit.
+//! Removing is unlinking: a backend that has a removed file mapped keeps its pages until it lets go.
 
 use super::module::ModuleHash;
 use crate::gucs;
@@ -21,6 +25,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
 use wasmtime::{Engine, Module};
 
 /// The directory, under the data directory.
@@ -55,7 +60,10 @@ pub fn load(engine: &Engine, module_hash: &ModuleHash) -> Option<Module> {
     // change while the module lives. wasmtime itself refuses output of another version or of an
     // incompatible configuration.
     match unsafe { Module::deserialize_open_file(engine, code) } {
-        Ok(module) => Some(module),
+        Ok(module) => {
+            mark_used(&path);
+            Some(module)
+        }
         Err(error) => {
             pgrx::debug1!("plwasm: code cache file {} not usable: {error:#}", path.display());
             remove(&path);
@@ -78,6 +86,108 @@ pub fn store(engine: &Engine, module_hash: &ModuleHash, module: &Module) {
     });
     if let Err(error) = written {
         pgrx::debug1!("plwasm: could not write code cache file {}: {error:#}", path.display());
+    }
+    if let Some(directory) = path.parent() {
+        let bound = u64::try_from(gucs::CODE_CACHE_SIZE_KB.get()).unwrap_or(0) * 1024;
+        let removed = fit_within(directory, bound);
+        if removed > 0 {
+            pgrx::debug1!("plwasm: removed {removed} least recently used modules from the code cache");
+        }
+    }
+}
+
+/// The least recently used first: a load moves a module to the back.
+fn mark_used(path: &Path) {
+    let check = path.with_extension(CHECK_SUFFIX);
+    let _ = fs::File::options().append(true).open(check).and_then(|f| f.set_modified(SystemTime::now()));
+}
+
+/// One module in the cache, as `entries` lists it.
+pub struct CachedCode {
+    /// The module's hash (what plwasm.modules shows as sha256).
+    pub module_hash: ModuleHash,
+    /// The code and check files together.
+    pub bytes: u64,
+    pub last_used: SystemTime,
+    code_path: PathBuf,
+}
+
+/// Every module in the cache directory whose check file is readable, least recently used first;
+/// and the bytes of everything else there (files being written, or left by a crash).
+fn scan(directory: &Path) -> (Vec<CachedCode>, Vec<(PathBuf, u64, SystemTime)>) {
+    let (mut modules, mut others) = (Vec::new(), Vec::new());
+    let Ok(listing) = fs::read_dir(directory) else { return (modules, others) };
+    let files: Vec<(PathBuf, fs::Metadata)> =
+        listing.flatten().filter_map(|e| Some((e.path(), e.metadata().ok()?))).filter(|(_, m)| m.is_file()).collect();
+    for (path, meta) in &files {
+        let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        let extension = path.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
+        if extension.starts_with("tmp") {
+            others.push((path.clone(), meta.len(), modified));
+        } else if extension == CHECK_SUFFIX {
+            let code_path = path.with_extension("");
+            let code_bytes = files.iter().find(|(p, _)| *p == code_path).map(|(_, m)| m.len());
+            let hash = fs::read(path).ok().and_then(|c| check_record_prefix(&c)?.0.try_into().ok());
+            match (code_bytes, hash) {
+                (Some(code_bytes), Some(module_hash)) => modules.push(CachedCode {
+                    module_hash,
+                    bytes: code_bytes + meta.len(),
+                    last_used: modified,
+                    code_path,
+                }),
+                _ => others.push((path.clone(), meta.len(), modified)),
+            }
+        } else if !files.iter().any(|(p, _)| *p == path.with_extension(CHECK_SUFFIX)) {
+            others.push((path.clone(), meta.len(), modified));
+        }
+    }
+    modules.sort_by_key(|m| m.last_used);
+    (modules, others)
+}
+
+/// Remove modules, least recently used first, until the directory holds at most `bound` bytes; files
+/// that belong to no module are removed once they are a minute old (a writer that died). Returns the
+/// modules removed.
+fn fit_within(directory: &Path, bound: u64) -> usize {
+    let (modules, others) = scan(directory);
+    let stale = SystemTime::now() - Duration::from_secs(60);
+    let mut total: u64 = modules.iter().map(|m| m.bytes).sum();
+    for (path, bytes, modified) in others {
+        if modified < stale && fs::remove_file(&path).is_ok() {
+            continue;
+        }
+        total += bytes;
+    }
+    let mut removed = 0;
+    for module in modules {
+        if total <= bound {
+            break;
+        }
+        remove(&module.code_path);
+        total -= module.bytes;
+        removed += 1;
+    }
+    removed
+}
+
+/// What the code cache holds (for plwasm.code_cache), least recently used first.
+pub fn entries() -> Vec<CachedCode> {
+    match DIRECTORY.get_or_init(usable_directory) {
+        Some(directory) => scan(directory).0,
+        None => Vec::new(),
+    }
+}
+
+/// Remove every module from the code cache; returns how many there were. Backends using them keep
+/// their mapped code, and the next backend to need one compiles it again.
+pub fn clear() -> usize {
+    match DIRECTORY.get_or_init(usable_directory) {
+        Some(directory) => {
+            let modules = scan(directory).0;
+            modules.iter().for_each(|m| remove(&m.code_path));
+            modules.len()
+        }
+        None => 0,
     }
 }
 
