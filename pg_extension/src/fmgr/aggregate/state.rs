@@ -65,7 +65,7 @@ struct Column {
 }
 
 /// Rows of room a group's buffer starts with (it grows fourfold as the group does).
-const FIRST_ROOM: usize = 16;
+const FIRST_ROOM: usize = 4;
 
 /// Hashes a pointer with one multiplication: the registry is consulted on group changes.
 #[derive(Default)]
