@@ -1,6 +1,7 @@
 //! Stored modules: the catalog table `plwasm.module_store`, the SQL functions that change it, loading
 //! a module by name, and the generation number by which every backend learns of a change.
 
+mod carrier;
 mod dependents;
 mod generation;
 mod module_store;

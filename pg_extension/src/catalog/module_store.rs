@@ -8,7 +8,7 @@
 
 use super::names::is_valid_module_name;
 use super::store_table::{self, Seen};
-use super::{dependents, generation};
+use super::{carrier, dependents, generation};
 use crate::error::{ErrorKind, OrRaise, PlWasmError, Result};
 use crate::guest::counters::Prepared;
 use crate::guest::module::CompiledModule;
@@ -42,6 +42,11 @@ CREATE VIEW plwasm.modules AS
     FROM plwasm.module_store;
 COMMENT ON VIEW plwasm.modules IS 'Installed wasm modules: name, sha256, size in bytes, exported functions, owner, install time.';
 GRANT SELECT ON plwasm.modules TO PUBLIC;
+
+-- Each module's bytes again, as a function body that pg_dump restores before any table's data (carrier.rs).
+CREATE SCHEMA plwasm_module_bytes;
+REVOKE ALL ON SCHEMA plwasm_module_bytes FROM PUBLIC;
+COMMENT ON SCHEMA plwasm_module_bytes IS 'One function per stored wasm module, returning its bytes, so that restoring a dump has every module before any table data.';
 "#,
     name = "module_store",
     requires = [plwasm]
@@ -132,6 +137,7 @@ fn install(name: &str, wasm: &[u8]) -> Result<String> {
         &[name.into(), wasm.into(), sha256.clone().into(), exports.into(), caller_arg],
     )
     .map_err(spi_error)?;
+    carrier::write(name, wasm)?;
     announce_change(table.relid);
     let functions = dependents::functions_over(name)?;
     dependents::invalidate_plans_over(&functions);
@@ -152,6 +158,7 @@ fn remove(name: &str) -> Result<()> {
     check_may_change(name, Some(owner), caller)?;
     Spi::run_with_args("DELETE FROM plwasm.module_store WHERE name OPERATOR(pg_catalog.=) $1", &[name.into()])
         .map_err(spi_error)?;
+    carrier::remove(name)?;
     announce_change(table.relid);
     dependents::invalidate_plans_over(&dependents::functions_over(name)?);
     Ok(())
@@ -206,8 +213,17 @@ pub fn load(name: &str) -> Result<LoadedModule> {
             Some(module) => Ok(module),
             None => Err(row.wasm().unwrap_or_default()),
         }
-    })?
-    .ok_or_else(missing)?;
+    })?;
+    let found = match found {
+        Some(found) => found,
+        // No row: a dump being restored may not have reached plwasm.module_store's data yet, but it has
+        // restored the carrier. What is built over it lasts one statement: the row will follow.
+        None => {
+            let bytes = carrier::read(name)?.ok_or_else(missing)?;
+            let (module, how) = modules::compile(&bytes)?;
+            return Ok(LoadedModule { module, how, newest: false });
+        }
+    };
     let (module, how) = match found {
         Ok(module) => (module, Prepared::AlreadyInBackend),
         Err(bytes) => modules::compile(&bytes)?,

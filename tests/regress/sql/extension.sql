@@ -35,3 +35,17 @@ AS $$ (module (func (export "add") (param i32 i32) (result i32)
          local.get 0 local.get 1 i32.add)) $$;
 SELECT add(40, 2);
 SELECT count(*) AS stored_modules FROM plwasm.modules;
+
+-- A stored module's bytes are kept twice: in plwasm.module_store and as a function in
+-- plwasm_module_bytes, which pg_dump restores before any table data. That function goes with the
+-- module and with the extension.
+\getenv guests PLWASM_GUESTS_DIR
+SELECT plwasm.install_module('scalar_examples', pg_read_binary_file(:'guests' || '/scalar_examples.wasm')) IS NOT NULL AS installed;
+SELECT p.proname, plwasm_module_bytes.scalar_examples() = m.wasm AS same_bytes, has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_call
+FROM pg_proc p, plwasm.module_store m WHERE p.pronamespace = 'plwasm_module_bytes'::regnamespace AND m.name = p.proname;
+SELECT plwasm.drop_module('scalar_examples');
+SELECT count(*) AS carriers FROM pg_proc WHERE pronamespace = 'plwasm_module_bytes'::regnamespace;
+SELECT plwasm.install_module('scalar_examples', pg_read_binary_file(:'guests' || '/scalar_examples.wasm')) IS NOT NULL AS installed;
+DROP FUNCTION add(int, int);
+DROP EXTENSION plwasm;
+SELECT count(*) AS carriers_left FROM pg_proc WHERE proname = 'scalar_examples';

@@ -1,0 +1,78 @@
+//! A stored module's bytes kept a second time, as the body of a function in schema plwasm_module_bytes.
+//! pg_dump restores functions before any table's rows, while plwasm.module_store's rows come back with
+//! the other tables' data, in schema-name order: so a restored CHECK constraint, generated column or
+//! expression index in a schema that sorts before `plwasm` would run before its module is back, and the
+//! row would be lost. Loading falls back to the carrier only when the table has no row for the module.
+
+use crate::error::{ErrorKind, PlWasmError, Result};
+use pgrx::pg_sys::{self, Oid};
+use pgrx::spi::Spi;
+
+/// The schema of the carriers (created by the extension script; no one but its owner may use it).
+pub const SCHEMA: &str = "plwasm_module_bytes";
+
+fn spi_error(e: pgrx::spi::SpiError) -> PlWasmError {
+    PlWasmError::new(ErrorKind::InvalidParameter, format!("plwasm module carrier: {e}"))
+}
+
+/// The carrier function's qualified name. Module names are ASCII letters, digits, `_`, `-` and `.`
+/// (names.rs), so double quotes are all the quoting needed.
+fn function(name: &str) -> String {
+    format!("{SCHEMA}.\"{name}\"")
+}
+
+/// Write (or replace) module `name`'s carrier: `SELECT '\x…'::bytea`. It is not a member of the
+/// extension (members are not dumped) but goes with it: DROP EXTENSION takes it along.
+pub fn write(name: &str, wasm: &[u8]) -> Result<()> {
+    let function = function(name);
+    let created = Spi::run(&format!(
+        "CREATE OR REPLACE FUNCTION {function}() RETURNS pg_catalog.bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE \
+         AS $plwasm$SELECT '\\x{}'::pg_catalog.bytea$plwasm$",
+        hex::encode(wasm)
+    ))
+    .and_then(|_| Spi::run(&format!("REVOKE ALL ON FUNCTION {function}() FROM PUBLIC")))
+    .and_then(|_| {
+        Spi::run(&format!(
+            "COMMENT ON FUNCTION {function}() IS 'The bytes of wasm module \"{name}\", for restoring dumps; \
+             change them only with plwasm.install_module.'"
+        ))
+    })
+    .and_then(|_| {
+        Spi::get_one_with_args::<Oid>(
+            "SELECT pg_catalog.to_regprocedure($1)::pg_catalog.oid",
+            &[format!("{function}()").into()],
+        )
+    })
+    .map_err(spi_error)?;
+    let carrier = created.ok_or_else(|| spi_error(pgrx::spi::SpiError::InvalidPosition))?;
+    // SAFETY: both objects exist (the function was just created, the extension is loaded and ours);
+    // recordDependencyOn only inserts a pg_depend row. CREATE OR REPLACE drops the earlier row first.
+    unsafe {
+        let extension = pg_sys::get_extension_oid(c"plwasm".as_ptr(), false);
+        let depender =
+            pg_sys::ObjectAddress { classId: pg_sys::ProcedureRelationId, objectId: carrier, objectSubId: 0 };
+        let referenced =
+            pg_sys::ObjectAddress { classId: pg_sys::ExtensionRelationId, objectId: extension, objectSubId: 0 };
+        pg_sys::recordDependencyOn(&depender, &referenced, pg_sys::DependencyType::DEPENDENCY_AUTO);
+    }
+    Ok(())
+}
+
+/// Remove module `name`'s carrier, if there is one.
+pub fn remove(name: &str) -> Result<()> {
+    Spi::run(&format!("DROP FUNCTION IF EXISTS {}()", function(name))).map_err(spi_error)
+}
+
+/// Module `name`'s bytes from its carrier, if there is one.
+pub fn read(name: &str) -> Result<Option<Vec<u8>>> {
+    let function = function(name);
+    let exists = Spi::get_one_with_args::<bool>(
+        "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
+        &[format!("{function}()").into()],
+    )
+    .map_err(spi_error)?;
+    if exists != Some(true) {
+        return Ok(None);
+    }
+    Spi::get_one::<Vec<u8>>(&format!("SELECT {function}()")).map_err(spi_error)
+}
