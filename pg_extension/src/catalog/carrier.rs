@@ -24,6 +24,7 @@ fn function(name: &str) -> String {
 /// Write (or replace) module `name`'s carrier: `SELECT '\x…'::bytea`. It is not a member of the
 /// extension (members are not dumped) but goes with it: DROP EXTENSION takes it along.
 pub fn write(name: &str, wasm: &[u8]) -> Result<()> {
+    ensure_schema()?;
     let function = function(name);
     let created = Spi::run(&format!(
         "CREATE OR REPLACE FUNCTION {function}() RETURNS pg_catalog.bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE \
@@ -58,13 +59,37 @@ pub fn write(name: &str, wasm: &[u8]) -> Result<()> {
     Ok(())
 }
 
+fn schema_exists() -> Result<bool> {
+    Spi::get_one_with_args::<bool>("SELECT pg_catalog.to_regnamespace($1) IS NOT NULL", &[SCHEMA.into()])
+        .map(|exists| exists == Some(true))
+        .map_err(spi_error)
+}
+
+/// A database whose extension was created by an earlier plwasm has no carrier schema: make it, as the
+/// extension script now does, and make it a member of the extension.
+fn ensure_schema() -> Result<()> {
+    if schema_exists()? {
+        return Ok(());
+    }
+    Spi::run(&format!("CREATE SCHEMA {SCHEMA}"))
+        .and_then(|_| Spi::run(&format!("REVOKE ALL ON SCHEMA {SCHEMA} FROM PUBLIC")))
+        .and_then(|_| Spi::run(&format!("ALTER EXTENSION plwasm ADD SCHEMA {SCHEMA}")))
+        .map_err(spi_error)
+}
+
 /// Remove module `name`'s carrier, if there is one.
 pub fn remove(name: &str) -> Result<()> {
+    if !schema_exists()? {
+        return Ok(());
+    }
     Spi::run(&format!("DROP FUNCTION IF EXISTS {}()", function(name))).map_err(spi_error)
 }
 
 /// Module `name`'s bytes from its carrier, if there is one.
 pub fn read(name: &str) -> Result<Option<Vec<u8>>> {
+    if !schema_exists()? {
+        return Ok(None);
+    }
     let function = function(name);
     let exists = Spi::get_one_with_args::<bool>(
         "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
