@@ -157,6 +157,32 @@ pub mod __private {
         unsafe { std::slice::from_raw_parts(ptr as usize as *const T, len as usize) }
     }
 
+    /// Whether every byte is below 0x80. With WebAssembly SIMD, 64 bytes per step fold into one
+    /// register: wasmtime keeps a loop-carried vector on the stack, so fewer, wider steps matter.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn all_ascii(bytes: &[u8]) -> bool {
+        use core::arch::wasm32::{u8x16_bitmask, u8x16_splat, v128, v128_load, v128_or};
+        let mut chunks = bytes.chunks_exact(64);
+        let mut seen = u8x16_splat(0);
+        for chunk in &mut chunks {
+            let at = chunk.as_ptr() as *const v128;
+            // SAFETY: the chunk holds 64 readable bytes, four vectors; v128_load needs no alignment.
+            let step = unsafe {
+                v128_or(
+                    v128_or(v128_load(at), v128_load(at.add(1))),
+                    v128_or(v128_load(at.add(2)), v128_load(at.add(3))),
+                )
+            };
+            seen = v128_or(seen, step);
+        }
+        u8x16_bitmask(seen) == 0 && chunks.remainder().iter().fold(0u8, |seen, b| seen | b) < 0x80
+    }
+
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    fn all_ascii(bytes: &[u8]) -> bool {
+        bytes.is_ascii()
+    }
+
     /// A text argument.
     ///
     /// # Safety
@@ -164,9 +190,8 @@ pub mod __private {
     pub unsafe fn text<'a>(ptr: i32, len: i32) -> &'a str {
         // SAFETY: as the caller guarantees.
         let bytes = unsafe { slice::<u8>(ptr, len) };
-        // Most text is ASCII: one OR over the bytes (which LLVM vectorizes) proves it, where
-        // from_utf8 walks it four bytes at a time on wasm32.
-        if bytes.iter().fold(0u8, |seen, b| seen | b) < 0x80 {
+        // Most text is ASCII, which an OR over the bytes proves faster than from_utf8's walk.
+        if all_ascii(bytes) {
             // SAFETY: every byte is below 0x80, so the bytes are ASCII, which is valid UTF-8.
             return unsafe { std::str::from_utf8_unchecked(bytes) };
         }
