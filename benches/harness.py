@@ -131,10 +131,13 @@ def check_answers(server, workload):
 def compile_sample(server, code_cache):
     """Microseconds plwasm reports for making the time-series module ready in a new backend."""
     conn = server.connect(f"-c plwasm.code_cache={code_cache} -c client_min_messages=debug1")
-    conn.cursor().execute("SELECT ts_mean(x) FROM (VALUES (1.0::float8)) AS v(x)")
+    cur = conn.cursor()
+    cur.execute("SELECT ts_mean(x) FROM (VALUES (1.0::float8)) AS v(x)")
+    cur.execute("SELECT substr(sha256, 1, 16) FROM plwasm.modules WHERE name = 'timeseries'")
+    module = cur.fetchone()[0]
     conn.close()
-    found = [re.search(r"\((\d+) bytes\) (compiled|loaded precompiled) in (\d+) us", n) for n in conn.notices]
-    found = [m for m in found if m and int(m.group(1)) > 100_000]
+    found = [re.search(r"module (\w+) (compiled|loaded precompiled) in (\d+) us", n) for n in conn.notices]
+    found = [m for m in found if m and m.group(1) == module]
     expected = "compiled" if code_cache == "off" else "loaded precompiled"
     if not found or found[-1].group(2) != expected:
         raise RuntimeError(f"no '{expected}' message for the time-series module in {conn.notices!r}")

@@ -6,7 +6,8 @@
 //! hash and the engine's compile settings (so another wasmtime or another CPU never reads them):
 //! `<name>` is wasmtime's serialized module, mapped straight from the page cache, and
 //! `<name>.check` names the module and gives the code's length and CRC-32, checked before wasmtime
-//! sees a byte. Anything that fails a check is deleted and the module compiled again. Files are
+//! sees a byte, followed by the module's plwasm sections (so a stored module whose code is here is
+//! loaded without reading its bytes from the catalog). Anything that fails a check is deleted and the module compiled again. Files are
 //! only ever replaced by renaming, never changed in place, so a mapped file never changes under a
 //! backend. Failing to read or write the cache never fails a call: the cache is an optimisation,
 //! and can be emptied at any time.
@@ -31,8 +32,9 @@ use wasmtime::{Engine, Module};
 /// The directory, under the data directory.
 pub const DIR_NAME: &str = "plwasm_code_cache";
 /// First bytes of every check file; the version of this layout is its last digit.
-const MAGIC: &[u8; 8] = b"plwasmC2";
-/// A check file: MAGIC, the module's hash, the code's length (u64) and CRC-32 (u32), little-endian.
+const MAGIC: &[u8; 8] = b"plwasmC3";
+/// A check file starts with MAGIC, the module's hash, the code's length (u64) and CRC-32 (u32),
+/// little-endian; what follows is the module's plwasm sections (`PlwasmSections::stored`).
 const CHECK_LEN: usize = MAGIC.len() + 32 + 8 + 4;
 const CHECK_SUFFIX: &str = "check";
 
@@ -41,8 +43,9 @@ static DIRECTORY: OnceLock<Option<PathBuf>> = OnceLock::new();
 /// A digest of everything in the engine that decides whether compiled code fits it.
 static ENGINE_FINGERPRINT: OnceLock<[u8; 32]> = OnceLock::new();
 
-/// The compiled code of a module, if the cache holds it and its check file vouches for it.
-pub fn load(engine: &Engine, module_hash: &ModuleHash) -> Option<Module> {
+/// The compiled code of a module and its plwasm sections as `store` was given them, if the cache
+/// holds it and its check file vouches for it.
+pub fn load(engine: &Engine, module_hash: &ModuleHash) -> Option<(Module, Vec<u8>)> {
     if !gucs::CODE_CACHE.get() {
         return None;
     }
@@ -62,7 +65,7 @@ pub fn load(engine: &Engine, module_hash: &ModuleHash) -> Option<Module> {
     match unsafe { Module::deserialize_open_file(engine, code) } {
         Ok(module) => {
             mark_used(&path);
-            Some(module)
+            Some((module, check[CHECK_LEN..].to_vec()))
         }
         Err(error) => {
             pgrx::debug1!("plwasm: code cache file {} not usable: {error:#}", path.display());
@@ -72,8 +75,9 @@ pub fn load(engine: &Engine, module_hash: &ModuleHash) -> Option<Module> {
     }
 }
 
-/// Write a module's compiled code for the next backend. Failures are reported at DEBUG1 only.
-pub fn store(engine: &Engine, module_hash: &ModuleHash, module: &Module) {
+/// Write a module's compiled code, with its plwasm sections, for the next backend. Failures are
+/// reported at DEBUG1 only.
+pub fn store(engine: &Engine, module_hash: &ModuleHash, module: &Module, sections: &[u8]) {
     if !gucs::CODE_CACHE.get() {
         return;
     }
@@ -82,7 +86,9 @@ pub fn store(engine: &Engine, module_hash: &ModuleHash, module: &Module) {
     };
     let written = module.serialize().map_err(std::io::Error::other).and_then(|code| {
         write_atomically(&path, &code)?;
-        write_atomically(&path.with_extension(CHECK_SUFFIX), &check_record(module_hash, &code))
+        let mut check = check_record(module_hash, &code);
+        check.extend_from_slice(sections);
+        write_atomically(&path.with_extension(CHECK_SUFFIX), &check)
     });
     if let Err(error) = written {
         pgrx::debug1!("plwasm: could not write code cache file {}: {error:#}", path.display());
@@ -211,11 +217,10 @@ fn code_matches(code: &fs::File, check: &[u8], module_hash: &ModuleHash) -> bool
     let Ok(len) = code.metadata().map(|m| m.len() as usize) else {
         return false;
     };
-    if check.len() != CHECK_LEN || len == 0 || check_record_prefix(check) != Some((module_hash.as_slice(), len as u64))
-    {
+    if check.len() < CHECK_LEN || len == 0 || check_record_prefix(check) != Some((module_hash.as_slice(), len as u64)) {
         return false;
     }
-    let expected = u32::from_le_bytes(check[CHECK_LEN - 4..].try_into().expect("four bytes"));
+    let expected = u32::from_le_bytes(check[CHECK_LEN - 4..CHECK_LEN].try_into().expect("four bytes"));
     // SAFETY: a private read-only mapping of `len` bytes of an open regular file, unmapped before
     // returning; the slice does not outlive it. The file is never truncated in place (see the top).
     unsafe {
@@ -327,6 +332,9 @@ mod tests {
         assert_eq!(check.len(), CHECK_LEN);
         assert_eq!(check_record_prefix(&check), Some((hash.as_slice(), code.len() as u64)));
         assert!(code_matches(&code_file(&code), &check, &hash));
+        let mut with_sections = check.clone();
+        with_sections.extend_from_slice(b"\x04\0\0\0f()->void;");
+        assert!(code_matches(&code_file(&code), &with_sections, &hash), "the sections follow the record");
 
         let mut damaged = code.clone();
         damaged[3] ^= 1;

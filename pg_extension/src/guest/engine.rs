@@ -4,13 +4,32 @@
 use super::instance::StoreData;
 use super::{host, interrupts, wasi};
 use crate::gucs;
+use plwasm_abi::names::WASI_PREVIEW1;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
-use wasmtime::{Config, Engine, Linker, OptLevel};
+use wasmtime::{Config, Engine, Linker, Module, OptLevel};
 
 pub(super) struct Runtime {
     pub engine: Engine,
-    pub linker: Linker<StoreData>,
+    /// plwasm's own host functions: what most modules import.
+    linker: Linker<StoreData>,
+    /// The same with WASI preview 1 added, made the first time a module imports it: its 46 host
+    /// functions take a tenth of a millisecond to define, too much for every new connection.
+    wasi_linker: OnceLock<Linker<StoreData>>,
+}
+
+impl Runtime {
+    /// The linker that provides what this module imports.
+    pub fn linker_for(&self, module: &Module) -> &Linker<StoreData> {
+        if !module.imports().any(|import| import.module() == WASI_PREVIEW1) {
+            return &self.linker;
+        }
+        self.wasi_linker.get_or_init(|| {
+            let mut linker = self.linker.clone();
+            wasi::add_to_linker(&mut linker).expect("WASI preview 1 names are unique");
+            linker
+        })
+    }
 }
 
 // Created on first use in a backend, never in the postmaster, so each backend owns its own.
@@ -41,10 +60,9 @@ pub(super) fn runtime() -> &'static Runtime {
         // whose signal handlers assume the main thread.
         let engine = Engine::new(&config).expect("a fixed, valid wasmtime configuration");
         let mut linker = Linker::new(&engine);
-        wasi::add_to_linker(&mut linker).expect("WASI preview 1 names are unique");
         host::add_to_linker(&mut linker).expect("plwasm's host function names are unique");
         interrupts::start_ticker(&engine);
-        Runtime { engine, linker }
+        Runtime { engine, linker, wasi_linker: OnceLock::new() }
     })
 }
 

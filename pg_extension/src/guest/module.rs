@@ -69,9 +69,9 @@ impl CompiledModule {
 /// guest's `plwasm.sig` entries give the SQL signatures it declares (an entry that does not parse is
 /// an error: ignoring it would silently switch its check off). The code section, most of a module's
 /// bytes, is stepped over unread. A malformed module stops the walk; compiling it reports what is wrong.
-pub(super) fn read_plwasm_sections(bytes: &[u8]) -> Result<HashMap<String, Declared>> {
+pub(super) fn read_plwasm_sections(bytes: &[u8]) -> Result<PlwasmSections> {
     use wasmparser::{Chunk, Payload};
-    let mut declared = HashMap::new();
+    let mut sections = PlwasmSections::default();
     let mut parser = wasmparser::Parser::new(0);
     let mut offset = 0;
     while let Ok(Chunk::Parsed { consumed, payload }) = parser.parse(&bytes[offset..], true) {
@@ -83,12 +83,7 @@ pub(super) fn read_plwasm_sections(bytes: &[u8]) -> Result<HashMap<String, Decla
             }
             Payload::CustomSection(section) => match section.name() {
                 ABI_SECTION => check_abi_version(section.data())?,
-                SIGNATURE_SECTION => {
-                    for entry in signature::parse_section(section.data()) {
-                        let entry = entry.map_err(malformed_signature)?;
-                        declared.insert(entry.export.clone(), entry);
-                    }
-                }
+                SIGNATURE_SECTION => sections.add_signatures(section.data())?,
                 _ => {}
             },
             Payload::End(_) => break,
@@ -98,7 +93,40 @@ pub(super) fn read_plwasm_sections(bytes: &[u8]) -> Result<HashMap<String, Decla
             break;
         }
     }
-    Ok(declared)
+    Ok(sections)
+}
+
+/// What plwasm reads from a module's custom sections: the declared signatures, and the sections
+/// themselves as the code cache keeps them, so that a module loaded from there needs no bytes.
+#[derive(Default)]
+pub(super) struct PlwasmSections {
+    pub declared: HashMap<String, Declared>,
+    /// Each `plwasm.sig` section's contents, as a little-endian u32 length and the bytes.
+    pub stored: Vec<u8>,
+}
+
+impl PlwasmSections {
+    fn add_signatures(&mut self, data: &[u8]) -> Result<()> {
+        for entry in signature::parse_section(data) {
+            let entry = entry.map_err(malformed_signature)?;
+            self.declared.insert(entry.export.clone(), entry);
+        }
+        self.stored.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        self.stored.extend_from_slice(data);
+        Ok(())
+    }
+
+    /// The sections again from what `stored` held; None if it is not what `stored` writes.
+    pub fn from_stored(mut stored: &[u8]) -> Option<PlwasmSections> {
+        let mut sections = PlwasmSections::default();
+        while !stored.is_empty() {
+            let (len, rest) = stored.split_first_chunk::<4>()?;
+            let (data, rest) = rest.split_at_checked(u32::from_le_bytes(*len) as usize)?;
+            sections.add_signatures(data).ok()?;
+            stored = rest;
+        }
+        Some(sections)
+    }
 }
 
 fn malformed_signature(signature::Malformed(entry): signature::Malformed) -> PlWasmError {
@@ -158,19 +186,27 @@ mod tests {
                  (func (export "f")))"#,
         )
         .unwrap();
-        let declared = read_plwasm_sections(&wasm).unwrap();
+        let sections = read_plwasm_sections(&wasm).unwrap();
+        let declared = &sections.declared;
         assert_eq!(declared.len(), 2);
         assert_eq!(declared["f"].entry(), "f(int4,text)->int8;");
         assert!(declared["g"].null_mask);
 
+        // What the code cache keeps gives the same signatures back, and nothing from damaged bytes.
+        let again = PlwasmSections::from_stored(&sections.stored).unwrap();
+        assert_eq!(again.declared.len(), 2);
+        assert_eq!(again.declared["f"].entry(), "f(int4,text)->int8;");
+        assert!(PlwasmSections::from_stored(&sections.stored[..sections.stored.len() - 1]).is_none());
+        assert!(PlwasmSections::from_stored(&[]).unwrap().declared.is_empty());
+
         // A malformed entry is an error naming it, not a check skipped (issue 18).
         let wasm = wat::parse_str(r#"(module (@custom "plwasm.sig" "f(int4)->int4;bad("))"#).unwrap();
-        let error = read_plwasm_sections(&wasm).unwrap_err();
+        let error = read_plwasm_sections(&wasm).err().unwrap();
         assert_eq!(error.kind, ErrorKind::InvalidDefinition);
         assert!(error.message.contains("malformed entry: \"bad(\""), "{}", error.message);
 
         let wasm = wat::parse_str(r#"(module (@custom "plwasm.abi" "2"))"#).unwrap();
-        let error = read_plwasm_sections(&wasm).unwrap_err();
+        let error = read_plwasm_sections(&wasm).err().unwrap();
         assert_eq!(error.kind, ErrorKind::InvalidDefinition);
         assert!(error.message.contains("version \"2\""), "{}", error.message);
     }

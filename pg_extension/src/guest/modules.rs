@@ -3,7 +3,7 @@
 
 use super::counters::Prepared;
 use super::lru::Lru;
-use super::module::{self, CompiledModule, ModuleHash};
+use super::module::{self, CompiledModule, ModuleHash, PlwasmSections};
 use super::{code_cache, engine, instances};
 use crate::error::{ErrorKind, PlWasmError, Result};
 use crate::gucs;
@@ -50,47 +50,63 @@ pub fn check_size(len: usize) -> Result<()> {
     Ok(())
 }
 
+/// The module with this hash if this backend or the on-disk code cache has it ready: found by its
+/// hash alone, so a stored module's bytes need not be read from the catalog.
+pub fn find_ready(hash: &ModuleHash) -> Option<(Rc<CompiledModule>, Prepared)> {
+    if let Some(found) = cached(hash) {
+        return Some((found, Prepared::AlreadyInBackend));
+    }
+    let rt = engine::runtime();
+    let started = std::time::Instant::now();
+    let (module, stored_sections) = code_cache::load(&rt.engine, hash)?;
+    log_prepared(hash, "loaded precompiled", started);
+    let sections = PlwasmSections::from_stored(&stored_sections)?;
+    keep(*hash, module, sections, Prepared::LoadedPrecompiled).ok()
+}
+
 /// Compile a module, or find it already compiled in this backend or in the on-disk code cache.
 pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
     check_size(bytes.len())?;
     let hash = module::hash_of(bytes);
-    if let Some(found) = cached(&hash) {
-        return Ok((found, Prepared::AlreadyInBackend));
+    if let Some(found) = find_ready(&hash) {
+        return Ok(found);
     }
     if !bytes.starts_with(WASM_MAGIC) {
         return Err(PlWasmError::definition("the module is not a WebAssembly binary")
             .with_detail("A wasm binary starts with the bytes 00 61 73 6d (\"\\0asm\")."));
     }
-    let declared = module::read_plwasm_sections(bytes)?;
+    let sections = module::read_plwasm_sections(bytes)?;
     let rt = engine::runtime();
     let started = std::time::Instant::now();
-    let (module, prepared) = match code_cache::load(&rt.engine, &hash) {
-        Some(module) => (module, Prepared::LoadedPrecompiled),
-        None => {
-            let module = Module::from_binary(&rt.engine, bytes).map_err(|e| {
-                PlWasmError::definition("the module is not valid WebAssembly").with_detail(format!("{e:#}"))
-            })?;
-            (module, Prepared::Compiled)
-        }
-    };
-    // benches/ reads this line to compare compiling with loading precompiled code.
-    pgrx::debug1!(
-        "plwasm: module {} ({} bytes) {} in {} us",
-        &hex::encode(hash)[..16],
-        bytes.len(),
-        if prepared == Prepared::Compiled { "compiled" } else { "loaded precompiled" },
-        started.elapsed().as_micros()
-    );
+    let module = Module::from_binary(&rt.engine, bytes)
+        .map_err(|e| PlWasmError::definition("the module is not valid WebAssembly").with_detail(format!("{e:#}")))?;
+    log_prepared(&hash, "compiled", started);
+    keep(hash, module, sections, Prepared::Compiled)
+}
+
+/// benches/ reads this line to compare compiling with loading precompiled code.
+fn log_prepared(hash: &ModuleHash, how: &str, started: std::time::Instant) {
+    pgrx::debug1!("plwasm: module {} {how} in {} us", &hex::encode(hash)[..16], started.elapsed().as_micros());
+}
+
+/// Link a module made ready in this backend and keep it (and, once compiled, in the code cache).
+fn keep(
+    hash: ModuleHash,
+    module: Module,
+    sections: PlwasmSections,
+    prepared: Prepared,
+) -> Result<(Rc<CompiledModule>, Prepared)> {
+    let rt = engine::runtime();
     module::check_imports(&module)?;
     let pre = rt
-        .linker
+        .linker_for(&module)
         .instantiate_pre(&module)
         .map_err(|e| PlWasmError::definition("the module's imports cannot be linked").with_detail(format!("{e:#}")))?;
     // Only modules plwasm accepts are worth keeping for the next backend.
     if prepared == Prepared::Compiled {
-        code_cache::store(&rt.engine, &hash, &module);
+        code_cache::store(&rt.engine, &hash, &module, &sections.stored);
     }
-    let compiled = Rc::new(CompiledModule { hash, module, pre, declared });
+    let compiled = Rc::new(CompiledModule { hash, module, pre, declared: sections.declared });
     let cap = gucs::MAX_CACHED_MODULES.get().max(1) as usize;
     let dropped: Vec<ModuleHash> = MODULES.with(|m| {
         let mut cache = m.borrow_mut();
