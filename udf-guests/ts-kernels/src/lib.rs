@@ -4,6 +4,20 @@
 
 pub mod tdigest;
 
+/// `f64::max`, written as a comparison: on wasm32 `f64::max` is a call to libm's `fmax` (wasm's own
+/// `f64.max` treats NaN differently), which cost rolling_std a third of its time. NaN is ignored, as
+/// by `f64::max`.
+#[inline(always)]
+pub(crate) fn larger(a: f64, b: f64) -> f64 {
+    if b > a || a.is_nan() { b } else { a }
+}
+
+/// `f64::min` as a comparison, for the same reason as `larger`.
+#[inline(always)]
+pub(crate) fn smaller(a: f64, b: f64) -> f64 {
+    if b < a || a.is_nan() { b } else { a }
+}
+
 /// Sample standard deviation of the `window` values ending at each index (fewer at the start; NaN
 /// where the window holds one value). `window` must be at least 1.
 ///
@@ -31,7 +45,7 @@ pub fn rolling_std(values: &[f64], window: usize) -> Vec<f64> {
                 run = Running::exact(&values[start..=i]);
             }
         }
-        out.push(if count < 2 { f64::NAN } else { (run.m2.max(0.0) / (count - 1) as f64).sqrt() });
+        out.push(if count < 2 { f64::NAN } else { (larger(run.m2, 0.0) / (count - 1) as f64).sqrt() });
     }
     out
 }
@@ -87,9 +101,9 @@ impl Running {
 
     fn note(&mut self, x: f64, delta: f64) {
         self.updates += 1;
-        self.largest_value = self.largest_value.max(x.abs());
-        self.largest_deviation = self.largest_deviation.max(delta.abs());
-        self.largest_m2 = self.largest_m2.max(self.m2);
+        self.largest_value = larger(self.largest_value, x.abs());
+        self.largest_deviation = larger(self.largest_deviation, delta.abs());
+        self.largest_m2 = larger(self.largest_m2, self.m2);
     }
 
     /// Whether the result from the running sums is within `TRUSTED_FRACTION` of the window's scale.
@@ -105,7 +119,7 @@ impl Running {
         let drift = 6.0 * f64::EPSILON * f64::from(self.updates) * (self.largest_m2 + d * d + self.largest_value * d);
         let freedom = (count - 1) as f64;
         let std = (self.m2 / freedom).sqrt();
-        drift <= 2.0 * (freedom * self.m2).sqrt() * TRUSTED_FRACTION * self.mean.abs().max(std)
+        drift <= 2.0 * (freedom * self.m2).sqrt() * TRUSTED_FRACTION * larger(self.mean.abs(), std)
     }
 }
 

@@ -1,6 +1,7 @@
 //! A merging t-digest (Dunning & Ertl): approximate quantiles of a stream in bounded memory, with
 //! centroids small near the tails (the k1 scale function), so extreme quantiles stay accurate.
 
+use crate::{larger, smaller};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
@@ -44,8 +45,8 @@ impl Centroid {
         let weight = self.weight + other.weight;
         self.mean += (other.mean - self.mean) * other.weight / weight;
         self.weight = weight;
-        self.lowest = self.lowest.min(other.lowest);
-        self.highest = self.highest.max(other.highest);
+        self.lowest = smaller(self.lowest, other.lowest);
+        self.highest = larger(self.highest, other.highest);
     }
 }
 
@@ -69,8 +70,8 @@ impl TDigest {
             if self.count() == 0.0 && self.buffer.is_empty() {
                 (self.min, self.max) = (x, x);
             }
-            self.min = self.min.min(x);
-            self.max = self.max.max(x);
+            self.min = smaller(self.min, x);
+            self.max = larger(self.max, x);
             self.buffer.push(x);
             if self.buffer.len() >= BUFFER {
                 self.compress();
@@ -87,8 +88,8 @@ impl TDigest {
             *self = other.clone();
             return;
         }
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
+        self.min = smaller(self.min, other.min);
+        self.max = larger(self.max, other.max);
         self.centroids.extend_from_slice(&other.centroids);
         self.centroids.extend(other.buffer.iter().map(|&x| Centroid::of(x)));
         self.compress();
