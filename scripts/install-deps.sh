@@ -28,7 +28,7 @@ fi
 command -v cargo >/dev/null || die "cargo not found: install Rust 1.95 (rustup) first"
 
 installed_targets="$(rustup target list --installed)"
-for target in wasm32-unknown-unknown wasm32-wasip1; do
+for target in wasm32-unknown-unknown wasm32-wasip1 wasm32-wasip2; do
     if ! grep -qx "$target" <<<"$installed_targets"; then
         log "adding Rust target $target"
         rustup target add "$target"

@@ -25,6 +25,18 @@ fn unique_module(answer: i32) -> Vec<u8> {
     .unwrap()
 }
 
+/// The same as a component: a core module inside, its export lifted to `answer: func() -> s32`.
+fn unique_component(answer: i32) -> Vec<u8> {
+    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64;
+    wat::parse_str(format!(
+        r#"(component
+             (core module $m (global i64 (i64.const {nonce})) (func (export "answer") (result i32) i32.const {answer}))
+             (core instance $i (instantiate $m))
+             (func (export "answer") (result s32) (canon lift (core func $i "answer"))))"#
+    ))
+    .unwrap()
+}
+
 fn cache_dir(client: &mut postgres::Client) -> PathBuf {
     let data: String = client.query_one("SHOW data_directory", &[]).unwrap().get(0);
     Path::new(&data).join("plwasm_code_cache")
@@ -99,6 +111,28 @@ fn a_new_backend_loads_what_another_compiled_and_recompiles_damaged_files() {
         off.query_one("SELECT plwasm.install_module('answer_mod', $1)", &[&unique_module(7)]).unwrap().get(0);
     assert!(cache_files_of(&dir, &fresh).is_none(), "with the cache off nothing is written");
     drop(off);
+    drop(setup);
+    drop_database(&db);
+}
+
+#[test]
+fn a_component_is_compiled_once_per_server() {
+    let db = fresh_database("it_code_cache_component");
+    let mut setup = connect(&db);
+    let sha256: String = setup
+        .query_one("SELECT plwasm.install_module('answer_component', $1)", &[&unique_component(42)])
+        .unwrap()
+        .get(0);
+    setup.batch_execute("CREATE FUNCTION answer() RETURNS int LANGUAGE wasm AS 'answer_component'").unwrap();
+    let dir = cache_dir(&mut setup);
+    let (_, code) = cache_files_of(&dir, &sha256).expect("install_module wrote the compiled component");
+
+    assert_eq!(call_and_count(&mut connect(&db), 42), (0, 1), "a new backend loads it precompiled");
+    let mut bytes = std::fs::read(&code).unwrap();
+    bytes[0] ^= 0x55;
+    replace(&code, &bytes);
+    assert_eq!(call_and_count(&mut connect(&db), 42), (1, 0), "a damaged file is not loaded");
+    assert_eq!(call_and_count(&mut connect(&db), 42), (0, 1), "and was replaced by a good one");
     drop(setup);
     drop_database(&db);
 }

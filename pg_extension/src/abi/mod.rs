@@ -8,3 +8,4 @@ pub mod result;
 pub mod scalar;
 pub mod set;
 pub mod types;
+pub mod wit_values;

@@ -38,9 +38,12 @@ REVOKE ALL ON plwasm.module_store FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('plwasm.module_store', '');
 
 CREATE VIEW plwasm.modules AS
-    SELECT name, sha256, pg_catalog.octet_length(wasm) AS size_bytes, exports, owner, installed_at
+    SELECT name, sha256, pg_catalog.octet_length(wasm) AS size_bytes, exports, owner, installed_at,
+        -- The preamble's layer byte: 1 for a component (only those bytes are read from TOAST).
+        CASE WHEN pg_catalog.substring(wasm, 7, 1) OPERATOR(pg_catalog.=) '\x01'::bytea
+             THEN 'component' ELSE 'module' END AS kind
     FROM plwasm.module_store;
-COMMENT ON VIEW plwasm.modules IS 'Installed wasm modules: name, sha256, size in bytes, exported functions, owner, install time.';
+COMMENT ON VIEW plwasm.modules IS 'Installed wasm modules: name, sha256, size in bytes, exported functions (with their WIT types, for components), owner, install time, and kind (module or component).';
 GRANT SELECT ON plwasm.modules TO PUBLIC;
 
 -- Each module's bytes again, as a function body that pg_dump restores before any table's data (carrier.rs).

@@ -2,6 +2,7 @@
 //! row only fills parameter slots and enters the guest through the one seam (`guest::enter`).
 
 use super::aggregate;
+use super::component_call::ComponentSite;
 use crate::abi::memory::{self, Staged};
 use crate::abi::record;
 use crate::abi::result::result_datum;
@@ -50,10 +51,40 @@ unsafe extern "C" {
     safe fn current_user_id() -> Oid;
 }
 
-impl CallSite {
-    fn new(fn_oid: Oid) -> Result<CallSite> {
+/// A call site of either kind of guest.
+enum Site {
+    Core(CallSite),
+    Component(ComponentSite),
+}
+
+impl Site {
+    fn new(fn_oid: Oid) -> Result<Site> {
         let entry = entries::function_entry(fn_oid)?;
         let role = current_user_id();
+        if entry.component.is_some() {
+            return Ok(Site::Component(ComponentSite::new(entry, role)?));
+        }
+        Ok(Site::Core(CallSite::new(entry, role)?))
+    }
+
+    /// One call.
+    ///
+    /// # Safety
+    /// `fcinfo` is the call's valid FunctionCallInfo.
+    #[inline(always)]
+    unsafe fn invoke(&mut self, fcinfo: pg_sys::FunctionCallInfo) -> Result<Datum> {
+        // SAFETY: as the caller guarantees.
+        unsafe {
+            match self {
+                Site::Core(site) => site.invoke(fcinfo),
+                Site::Component(site) => site.invoke(fcinfo, current_user_id()),
+            }
+        }
+    }
+}
+
+impl CallSite {
+    fn new(entry: Rc<FunctionEntry>, role: Oid) -> Result<CallSite> {
         let Bound { instance, func } = bind::bind(&entry, role)?;
         let width = entry.signature.expected_wasm(entry.takes_null_mask).params.len().max(1);
         let staged = Vec::with_capacity(entry.signature.params.len());
@@ -260,7 +291,7 @@ fn null_argument(index: usize) -> PlWasmError {
 /// # Safety
 /// `fcinfo` is a valid call of a LANGUAGE wasm function.
 pub unsafe fn call(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
-    // SAFETY: fcinfo and its flinfo are valid for this call; fn_extra is ours (null or a CallSite we
+    // SAFETY: fcinfo and its flinfo are valid for this call; fn_extra is ours (null or a Site we
     // leaked into fn_mcxt, which lives as long as the FmgrInfo).
     unsafe {
         let flinfo = (*fcinfo).flinfo;
@@ -268,9 +299,9 @@ pub unsafe fn call(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
             PlWasmError::new(ErrorKind::NotSupported, "wasm functions cannot be used as triggers yet").raise();
         }
         gucs::check_enabled().or_raise();
-        let mut site = (*flinfo).fn_extra as *mut CallSite;
+        let mut site = (*flinfo).fn_extra as *mut Site;
         if site.is_null() {
-            let built = CallSite::new((*flinfo).fn_oid).or_raise();
+            let built = Site::new((*flinfo).fn_oid).or_raise();
             // The call site lives as long as the FmgrInfo's memory context and is dropped with it.
             site = PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(built);
             (*flinfo).fn_extra = site.cast();

@@ -42,6 +42,6 @@ fn run_source(text: &str) -> Result<()> {
     // A DO block counts for no function.
     let counters = Counters::default();
     let mut live = enter::instantiate(&module, &counters)?;
-    let entry = live.instance.get_typed_func::<(), ()>(&mut live.store, &export).expect("export checked above");
+    let entry = live.core_typed_func::<(), ()>(&export).expect("export checked above");
     live.call_typed(&entry, (), &counters).map(|_| ())
 }

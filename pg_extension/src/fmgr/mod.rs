@@ -3,6 +3,7 @@
 
 pub mod aggregate;
 mod code_cache;
+mod component_call;
 pub mod handler;
 pub mod inline;
 mod stats;

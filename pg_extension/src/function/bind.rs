@@ -26,8 +26,7 @@ pub fn bind(entry: &FunctionEntry, role: Oid) -> Result<Bound> {
 /// The entry's export in `instance` (an instance of the entry's module).
 pub fn export_in(instance: &RefCell<LiveInstance>, entry: &FunctionEntry) -> Result<Func> {
     let mut live = instance.borrow_mut();
-    let live = &mut *live;
-    live.instance.get_func(&mut live.store, &entry.export).ok_or_else(|| {
+    live.core_func(&entry.export).ok_or_else(|| {
         PlWasmError::definition(format!("export \"{}\" is missing from the instance", entry.export))
             .in_function(&entry.display_name)
     })

@@ -2,6 +2,7 @@
 //! (its Wasm type, the guest's own declared signature, the memory and exports the types need) and
 //! becomes a `FunctionEntry`, the checked form every call starts from.
 
+use super::component_check::{self, ComponentPlan};
 use super::prepare::PreparedModule;
 use super::proc::{ProcInfo, ProcVersion};
 use super::signature::{MAX_NULLABLE_ARGS, Signature};
@@ -25,6 +26,8 @@ pub struct FunctionEntry {
     pub strict: bool,
     /// The export takes a leading i32 telling which arguments are NULL (docs/abi.md).
     pub takes_null_mask: bool,
+    /// Set when the module is a component: how its calls convert values (component_check.rs).
+    pub component: Option<ComponentPlan>,
     pub stats: Rc<Counters>,
 }
 
@@ -32,6 +35,21 @@ impl PreparedModule {
     /// Check the export this function calls against its declaration.
     pub fn check(self, info: &ProcInfo, signature: Signature, stats: Rc<Counters>) -> Result<FunctionEntry> {
         let module = self.module;
+        if let Some(component) = module.component() {
+            let (export, plan) = component_check::plan(component, self.requested_export.as_deref(), info, &signature)?;
+            return Ok(FunctionEntry {
+                version: info.version,
+                module_generation: self.module_generation,
+                display_name: info.display_name.clone(),
+                module: module.clone(),
+                export,
+                signature,
+                strict: info.strict,
+                takes_null_mask: false,
+                component: Some(plan),
+                stats,
+            });
+        }
         let (export, ty) = choose_export(&module, self.requested_export.as_deref(), &info.proname)?;
         check_declared_signature(&module, &export, &signature)?;
         let takes_null_mask = check_signature(&signature, &export, &ty, &info.display_name)?;
@@ -48,6 +66,7 @@ impl PreparedModule {
             signature,
             strict: info.strict,
             takes_null_mask,
+            component: None,
             stats,
         })
     }

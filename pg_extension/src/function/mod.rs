@@ -6,6 +6,7 @@
 pub mod bind;
 pub mod body;
 pub mod check;
+pub mod component_check;
 pub mod entries;
 pub mod prepare;
 pub mod proc;

@@ -4,9 +4,9 @@
 //! Only this server writes there: the directory is created 0700 and used only while it is owned by
 //! the server's user and closed to everyone else. Each module has two files, named by the module's
 //! hash and the engine's compile settings (so another wasmtime or another CPU never reads them):
-//! `<name>` is wasmtime's serialized module, mapped straight from the page cache, and
-//! `<name>.check` names the module and gives the code's length and CRC-32, checked before wasmtime
-//! sees a byte, followed by the module's plwasm sections (so a stored module whose code is here is
+//! `<name>` is wasmtime's serialized module or component, mapped straight from the page cache, and
+//! `<name>.check` names the module and gives the code's length, CRC-32 and kind, checked before
+//! wasmtime sees a byte, followed by the module's plwasm sections (so a stored module whose code is here is
 //! loaded without reading its bytes from the catalog). Anything that fails a check is deleted and the module compiled again. Files are
 //! only ever replaced by renaming, never changed in place, so a mapped file never changes under a
 //! backend. Failing to read or write the cache never fails a call: the cache is an optimisation,
@@ -27,15 +27,41 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
+use wasmtime::component::Component;
 use wasmtime::{Engine, Module};
 
 /// The directory, under the data directory.
 pub const DIR_NAME: &str = "plwasm_code_cache";
 /// First bytes of every check file; the version of this layout is its last digit.
-const MAGIC: &[u8; 8] = b"plwasmC3";
+const MAGIC: &[u8; 8] = b"plwasmC4";
 /// A check file starts with MAGIC, the module's hash, the code's length (u64) and CRC-32 (u32),
-/// little-endian; what follows is the module's plwasm sections (`PlwasmSections::stored`).
-const CHECK_LEN: usize = MAGIC.len() + 32 + 8 + 4;
+/// little-endian, and its kind (KIND_MODULE or KIND_COMPONENT); what follows is the module's plwasm
+/// sections (`PlwasmSections::stored`).
+const CHECK_LEN: usize = MAGIC.len() + 32 + 8 + 4 + 1;
+const KIND_MODULE: u8 = b'm';
+const KIND_COMPONENT: u8 = b'c';
+
+/// Compiled code as the cache keeps it: a core module's or a component's.
+pub enum Compiled {
+    Module(Module),
+    Component(Component),
+}
+
+impl Compiled {
+    fn kind(&self) -> u8 {
+        match self {
+            Compiled::Module(_) => KIND_MODULE,
+            Compiled::Component(_) => KIND_COMPONENT,
+        }
+    }
+
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        match self {
+            Compiled::Module(module) => module.serialize(),
+            Compiled::Component(component) => component.serialize(),
+        }
+    }
+}
 const CHECK_SUFFIX: &str = "check";
 
 /// The directory, once checked in this backend; None when it cannot be used safely.
@@ -45,7 +71,7 @@ static ENGINE_FINGERPRINT: OnceLock<[u8; 32]> = OnceLock::new();
 
 /// The compiled code of a module and its plwasm sections as `store` was given them, if the cache
 /// holds it and its check file vouches for it.
-pub fn load(engine: &Engine, module_hash: &ModuleHash) -> Option<(Module, Vec<u8>)> {
+pub fn load(engine: &Engine, module_hash: &ModuleHash) -> Option<(Compiled, Vec<u8>)> {
     if !gucs::CODE_CACHE.get() {
         return None;
     }
@@ -57,15 +83,25 @@ pub fn load(engine: &Engine, module_hash: &ModuleHash) -> Option<(Module, Vec<u8
         remove(&path);
         return None;
     }
-    // SAFETY: the file is what `store` wrote from Module::serialize in a directory only this server's
-    // user can write, its length and checksum match, and it is the same open file that was checked.
-    // Files there are replaced by renaming, never rewritten in place, so the mapped file does not
-    // change while the module lives. wasmtime itself refuses output of another version or of an
-    // incompatible configuration.
-    match unsafe { Module::deserialize_open_file(engine, code) } {
-        Ok(module) => {
+    // SAFETY: the file is what `store` wrote from Module::serialize (or Component::serialize, as the
+    // check file's kind says) in a directory only this server's user can write, its length and
+    // checksum match, and it is the same open file that was checked (a component is read through
+    // /proc/self/fd, which names that open file). Files there are replaced by renaming, never
+    // rewritten in place, so the mapped file does not change while the module lives. wasmtime itself
+    // refuses output of another version, of an incompatible configuration, or of the other kind.
+    let loaded = unsafe {
+        match check[CHECK_LEN - 1] {
+            KIND_COMPONENT => {
+                let open_file = format!("/proc/self/fd/{}", code.as_raw_fd());
+                Component::deserialize_file(engine, open_file).map(Compiled::Component)
+            }
+            _ => Module::deserialize_open_file(engine, code).map(Compiled::Module),
+        }
+    };
+    match loaded {
+        Ok(compiled) => {
             mark_used(&path);
-            Some((module, check[CHECK_LEN..].to_vec()))
+            Some((compiled, check[CHECK_LEN..].to_vec()))
         }
         Err(error) => {
             pgrx::debug1!("plwasm: code cache file {} not usable: {error:#}", path.display());
@@ -77,16 +113,16 @@ pub fn load(engine: &Engine, module_hash: &ModuleHash) -> Option<(Module, Vec<u8
 
 /// Write a module's compiled code, with its plwasm sections, for the next backend. Failures are
 /// reported at DEBUG1 only.
-pub fn store(engine: &Engine, module_hash: &ModuleHash, module: &Module, sections: &[u8]) {
+pub fn store(engine: &Engine, module_hash: &ModuleHash, compiled: &Compiled, sections: &[u8]) {
     if !gucs::CODE_CACHE.get() {
         return;
     }
     let Some(path) = file_for(engine, module_hash) else {
         return;
     };
-    let written = module.serialize().map_err(std::io::Error::other).and_then(|code| {
+    let written = compiled.serialize().map_err(std::io::Error::other).and_then(|code| {
         write_atomically(&path, &code)?;
-        let mut check = check_record(module_hash, &code);
+        let mut check = check_record(module_hash, &code, compiled.kind());
         check.extend_from_slice(sections);
         write_atomically(&path.with_extension(CHECK_SUFFIX), &check)
     });
@@ -202,12 +238,13 @@ fn remove(path: &Path) {
     let _ = fs::remove_file(path.with_extension(CHECK_SUFFIX));
 }
 
-fn check_record(module_hash: &ModuleHash, code: &[u8]) -> Vec<u8> {
+fn check_record(module_hash: &ModuleHash, code: &[u8], kind: u8) -> Vec<u8> {
     let mut record = Vec::with_capacity(CHECK_LEN);
     record.extend_from_slice(MAGIC);
     record.extend_from_slice(module_hash);
     record.extend_from_slice(&(code.len() as u64).to_le_bytes());
     record.extend_from_slice(&crc32fast::hash(code).to_le_bytes());
+    record.push(kind);
     record
 }
 
@@ -220,7 +257,7 @@ fn code_matches(code: &fs::File, check: &[u8], module_hash: &ModuleHash) -> bool
     if check.len() < CHECK_LEN || len == 0 || check_record_prefix(check) != Some((module_hash.as_slice(), len as u64)) {
         return false;
     }
-    let expected = u32::from_le_bytes(check[CHECK_LEN - 4..CHECK_LEN].try_into().expect("four bytes"));
+    let expected = u32::from_le_bytes(check[CHECK_LEN - 5..CHECK_LEN - 1].try_into().expect("four bytes"));
     // SAFETY: a private read-only mapping of `len` bytes of an open regular file, unmapped before
     // returning; the slice does not outlive it. The file is never truncated in place (see the top).
     unsafe {
@@ -328,7 +365,7 @@ mod tests {
     fn a_check_record_vouches_for_exactly_its_code() {
         let hash = [7u8; 32];
         let code = b"compiled machine code".repeat(10);
-        let check = check_record(&hash, &code);
+        let check = check_record(&hash, &code, KIND_MODULE);
         assert_eq!(check.len(), CHECK_LEN);
         assert_eq!(check_record_prefix(&check), Some((hash.as_slice(), code.len() as u64)));
         assert!(code_matches(&code_file(&code), &check, &hash));

@@ -2,7 +2,7 @@
 //! every engine setting plwasm changes and why.
 
 use super::instance::StoreData;
-use super::{host, interrupts, wasi};
+use super::{host, interrupts, wasi, wasi_p2};
 use crate::gucs;
 use plwasm_abi::names::WASI_PREVIEW1;
 use std::sync::OnceLock;
@@ -16,6 +16,8 @@ pub(super) struct Runtime {
     /// The same with WASI preview 1 added, made the first time a module imports it: its 46 host
     /// functions take a tenth of a millisecond to define, too much for every new connection.
     wasi_linker: OnceLock<Linker<StoreData>>,
+    /// Components' linker: WASI preview 2 with nothing granted, made the first time a component is.
+    component_linker: OnceLock<wasmtime::component::Linker<StoreData>>,
 }
 
 impl Runtime {
@@ -27,6 +29,15 @@ impl Runtime {
         self.wasi_linker.get_or_init(|| {
             let mut linker = self.linker.clone();
             wasi::add_to_linker(&mut linker).expect("WASI preview 1 names are unique");
+            linker
+        })
+    }
+
+    /// The linker for components.
+    pub fn component_linker(&self) -> &wasmtime::component::Linker<StoreData> {
+        self.component_linker.get_or_init(|| {
+            let mut linker = wasmtime::component::Linker::new(&self.engine);
+            wasi_p2::add_to_linker(&mut linker).expect("WASI preview 2 names are unique");
             linker
         })
     }
@@ -62,7 +73,7 @@ pub(super) fn runtime() -> &'static Runtime {
         let mut linker = Linker::new(&engine);
         host::add_to_linker(&mut linker).expect("plwasm's host function names are unique");
         interrupts::start_ticker(&engine);
-        Runtime { engine, linker, wasi_linker: OnceLock::new() }
+        Runtime { engine, linker, wasi_linker: OnceLock::new(), component_linker: OnceLock::new() }
     })
 }
 

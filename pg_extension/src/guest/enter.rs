@@ -13,12 +13,14 @@
 //! the guest has returned.
 
 use super::counters::Counters;
-use super::instance::{LiveInstance, StoreData};
-use super::module::CompiledModule;
+use super::instance::{Instantiated, LiveInstance, StoreData};
+use super::module::{Code, CompiledModule};
+use super::wasi_p2::{self, WasiP2};
 use super::{engine, interrupts, output, traps};
 use crate::error::{ErrorKind, PlWasmError, Result};
 use crate::gucs;
 use plwasm_abi::names::{ALLOC, INITIALIZE, MEMORY};
+use wasmtime::component::Val;
 use wasmtime::{Func, Store, TypedFunc, ValRaw, WasmParams, WasmResults};
 
 /// How an entry ended, when it did not fail.
@@ -64,8 +66,8 @@ fn fuel_used(store: &Store<StoreData>, given: u64) -> u64 {
     given.saturating_sub(store.get_fuel().unwrap_or(0))
 }
 
-/// Make an instance of `module`. Its start function, and a WASI reactor's `_initialize` export, run
-/// here under the same limits as a call.
+/// Make an instance of `module`. Its start function, a WASI reactor's `_initialize` export, and a
+/// component's own start-up run here under the same limits as a call.
 pub fn instantiate(module: &CompiledModule, counters: &Counters) -> Result<LiveInstance> {
     Counters::add(&counters.instantiations, 1);
     let mut store = Store::new(engine::engine(), StoreData::default());
@@ -73,12 +75,20 @@ pub fn instantiate(module: &CompiledModule, counters: &Counters) -> Result<LiveI
     interrupts::install(&mut store);
     interrupts::arm(&mut store);
     arm(&mut store, 1);
-    let made = interrupts::while_running(|| module.pre.instantiate(&mut store)).and_then(|instance| {
-        if let Ok(initialize) = instance.get_typed_func::<(), ()>(&mut store, INITIALIZE) {
-            interrupts::while_running(|| initialize.call(&mut store, ()))?;
+    let made = match &module.code {
+        Code::Core { pre, .. } => interrupts::while_running(|| pre.instantiate(&mut store)).and_then(|instance| {
+            if let Ok(initialize) = instance.get_typed_func::<(), ()>(&mut store, INITIALIZE) {
+                interrupts::while_running(|| initialize.call(&mut store, ()))?;
+            }
+            Ok(Instantiated::Core(instance))
+        }),
+        Code::Component(component) => {
+            store.data_mut().wasi_p2 = Some(Box::new(WasiP2::new()));
+            let made = wasi_p2::in_runtime(|| interrupts::while_running(|| component.pre.instantiate(&mut store)));
+            take_component_output(store.data_mut());
+            made.map(Instantiated::Component)
         }
-        Ok(instance)
-    });
+    };
     let instance = match made {
         Ok(instance) => instance,
         Err(error) => {
@@ -88,9 +98,20 @@ pub fn instantiate(module: &CompiledModule, counters: &Counters) -> Result<LiveI
             return Err(explain(error, data.guest_error.take()));
         }
     };
-    let memory = instance.get_memory(&mut store, MEMORY);
-    let alloc = instance.get_typed_func::<(i32, i32), i32>(&mut store, ALLOC).ok();
+    let (memory, alloc) = match &instance {
+        Instantiated::Core(core) => {
+            (core.get_memory(&mut store, MEMORY), core.get_typed_func::<(i32, i32), i32>(&mut store, ALLOC).ok())
+        }
+        Instantiated::Component(_) => (None, None),
+    };
     Ok(LiveInstance { store, instance, discarded: false, memory, alloc, region: Default::default() })
+}
+
+/// What a component printed goes where a core module's WASI output goes.
+fn take_component_output(data: &mut StoreData) {
+    if let Some(p2) = data.wasi_p2.as_deref() {
+        p2.take_output(&mut data.wasi);
+    }
 }
 
 impl LiveInstance {
@@ -129,6 +150,23 @@ impl LiveInstance {
         let mut value = None;
         let called = interrupts::while_running(|| func.call(&mut *store, params).map(|v| value = Some(v)));
         self.settle(called, given, counters).map(|returned| (value, returned))
+    }
+
+    /// Call a component's exported function with the fuel of one call, counting one call. A
+    /// component's own failure (`result::err`) is a value in `results`, not an error here.
+    pub fn call_component(
+        &mut self,
+        func: wasmtime::component::Func,
+        params: &[Val],
+        results: &mut [Val],
+        counters: &Counters,
+    ) -> Result<Returned> {
+        let given = arm(&mut self.store, 1);
+        let store = &mut self.store;
+        let called = wasi_p2::in_runtime(|| interrupts::while_running(|| func.call(&mut *store, params, results)));
+        Counters::add(&counters.calls, 1);
+        take_component_output(self.store.data_mut());
+        self.settle(called, given, counters)
     }
 
     /// Steps 3 and 4 of the protocol, after the guest has returned or failed.

@@ -2,8 +2,9 @@
 //! reported (a NULL result, an error message), and its captured WASI output.
 
 use super::output::WasiState;
+use super::wasi_p2::WasiP2;
 use std::fmt;
-use wasmtime::{Instance, Memory, ResourceLimiter, Store, TypedFunc};
+use wasmtime::{Func, Instance, Memory, ResourceLimiter, Store, TypedFunc, WasmParams, WasmResults};
 
 /// Tables may not grow past this many elements (a table.grow bomb is an out-of-memory error).
 const MAX_TABLE_ELEMENTS: usize = 1 << 20;
@@ -17,6 +18,14 @@ pub struct StoreData {
     pub null_result: bool,
     /// Set by the guest through `plwasm.set_error` just before it traps: the message for SQL.
     pub guest_error: Option<String>,
+    /// A component's WASI preview 2 state (wasi_p2.rs); None in a core module's store.
+    pub wasi_p2: Option<Box<WasiP2>>,
+}
+
+impl wasmtime_wasi::WasiView for StoreData {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        self.wasi_p2.as_deref_mut().expect("a component's store is made with its WASI state").view()
+    }
 }
 
 /// Memory and table caps, checked by wasmtime whenever a memory or table grows.
@@ -86,7 +95,7 @@ impl ResourceLimiter for InstanceLimits {
 /// through `enter`.
 pub struct LiveInstance {
     pub store: Store<StoreData>,
-    pub instance: Instance,
+    pub instance: Instantiated,
     /// Set after a trap: call sites holding this instance must fetch a new one.
     pub discarded: bool,
     /// The exported linear memory, if any.
@@ -97,6 +106,12 @@ pub struct LiveInstance {
     pub(super) region: ArgumentRegion,
 }
 
+/// What a store holds an instance of.
+pub enum Instantiated {
+    Core(Instance),
+    Component(wasmtime::component::Instance),
+}
+
 #[derive(Default)]
 pub(super) struct ArgumentRegion {
     pub start: usize,
@@ -104,6 +119,22 @@ pub(super) struct ArgumentRegion {
 }
 
 impl LiveInstance {
+    /// A core module's exported function.
+    pub fn core_func(&mut self, name: &str) -> Option<Func> {
+        match &self.instance {
+            Instantiated::Core(instance) => instance.get_func(&mut self.store, name),
+            Instantiated::Component(_) => None,
+        }
+    }
+
+    /// A core module's exported function, if it has this type.
+    pub fn core_typed_func<P: WasmParams, R: WasmResults>(&mut self, name: &str) -> Option<TypedFunc<P, R>> {
+        match &self.instance {
+            Instantiated::Core(instance) => instance.get_typed_func(&mut self.store, name).ok(),
+            Instantiated::Component(_) => None,
+        }
+    }
+
     /// The guest's linear memory as bytes, for copying arguments in.
     pub fn memory_mut(&mut self) -> Option<&mut [u8]> {
         let memory = self.memory?;

@@ -2,6 +2,7 @@
 //! one way into guest code (`enter`). Knows nothing of SQL types or of PostgreSQL's function manager.
 
 pub mod code_cache;
+pub mod component;
 pub mod counters;
 mod engine;
 pub mod enter;
@@ -15,3 +16,5 @@ pub mod modules;
 pub mod output;
 pub mod traps;
 pub mod wasi;
+pub mod wasi_p2;
+pub mod wit;

@@ -1,6 +1,8 @@
-//! A compiled module as plwasm keeps it: wasmtime's module, pre-linked for cheap instantiation, with
-//! what the guest states about itself in plwasm's custom sections (ABI version, SQL signatures).
+//! A compiled module as plwasm keeps it: wasmtime's core module (or a component, component.rs),
+//! pre-linked for cheap instantiation, with what a core guest states about itself in plwasm's custom
+//! sections (ABI version, SQL signatures).
 
+use super::component::CompiledComponent;
 use super::host;
 use super::instance::StoreData;
 use crate::error::{PlWasmError, Result};
@@ -19,10 +21,16 @@ pub fn hash_of(bytes: &[u8]) -> ModuleHash {
 /// A module compiled once in this backend, ready to instantiate cheaply.
 pub struct CompiledModule {
     pub hash: ModuleHash,
-    pub module: Module,
-    pub pre: InstancePre<StoreData>,
+    pub code: Code,
     /// SQL signatures the guest declares for its exports (from the SDK), by export name.
     pub declared: HashMap<String, Declared>,
+}
+
+/// The two kinds of guest: a core module speaking plwasm's ABI (docs/abi.md), or a component typed
+/// by WIT (docs/components.md).
+pub enum Code {
+    Core { module: Module, pre: InstancePre<StoreData> },
+    Component(CompiledComponent),
 }
 
 impl CompiledModule {
@@ -30,9 +38,25 @@ impl CompiledModule {
         hex::encode(self.hash)
     }
 
-    /// Names and types of the exported functions, in export order.
+    /// The component, if this is one.
+    pub fn component(&self) -> Option<&CompiledComponent> {
+        match &self.code {
+            Code::Component(component) => Some(component),
+            Code::Core { .. } => None,
+        }
+    }
+
+    fn core(&self) -> Option<&Module> {
+        match &self.code {
+            Code::Core { module, .. } => Some(module),
+            Code::Component(_) => None,
+        }
+    }
+
+    /// Names and types of a core module's exported functions, in export order.
     pub fn functions(&self) -> Vec<(String, FuncType)> {
-        self.module
+        let Some(module) = self.core() else { return Vec::new() };
+        module
             .exports()
             .filter_map(|e| match e.ty() {
                 ExternType::Func(ty) => Some((e.name().to_string(), ty)),
@@ -41,27 +65,31 @@ impl CompiledModule {
             .collect()
     }
 
-    /// Names of the exported functions, in export order.
+    /// The exported functions as plwasm.modules lists them: a core module's names, in export order;
+    /// a component's functions with their WIT types.
     pub fn function_exports(&self) -> Vec<String> {
-        self.functions().into_iter().map(|(name, _)| name).collect()
+        match &self.code {
+            Code::Core { .. } => self.functions().into_iter().map(|(name, _)| name).collect(),
+            Code::Component(component) => component.functions.iter().map(|f| f.described()).collect(),
+        }
     }
 
-    /// The type of an exported function, if there is one by that name.
+    /// The type of a core module's exported function, if there is one by that name.
     pub fn function_type(&self, name: &str) -> Option<FuncType> {
-        match self.module.get_export(name) {
+        match self.core()?.get_export(name) {
             Some(ExternType::Func(ty)) => Some(ty),
             _ => None,
         }
     }
 
-    /// Whether the module exports anything (of any kind) by that name.
+    /// Whether a core module exports anything (of any kind) by that name.
     pub fn exports_name(&self, name: &str) -> bool {
-        self.module.get_export(name).is_some()
+        self.core().is_some_and(|module| module.get_export(name).is_some())
     }
 
-    /// Whether the module exports a linear memory by that name.
+    /// Whether a core module exports a linear memory by that name.
     pub fn exports_memory(&self, name: &str) -> bool {
-        matches!(self.module.get_export(name), Some(ExternType::Memory(_)))
+        matches!(self.core().and_then(|module| module.get_export(name)), Some(ExternType::Memory(_)))
     }
 }
 

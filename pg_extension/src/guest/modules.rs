@@ -1,15 +1,18 @@
 //! The backend's compiled modules, keyed by content hash: compile (or load precompiled) once, keep at
 //! most plwasm.max_cached_modules, least recently used out first.
 
+use super::code_cache::Compiled;
+use super::component::{self, CompiledComponent};
 use super::counters::Prepared;
 use super::lru::Lru;
-use super::module::{self, CompiledModule, ModuleHash, PlwasmSections};
+use super::module::{self, Code, CompiledModule, ModuleHash, PlwasmSections};
 use super::{code_cache, engine, instances};
 use crate::error::{ErrorKind, PlWasmError, Result};
 use crate::gucs;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasmtime::Module;
+use wasmtime::component::Component;
 
 const WASM_MAGIC: &[u8] = b"\0asm";
 
@@ -58,10 +61,15 @@ pub fn find_ready(hash: &ModuleHash) -> Option<(Rc<CompiledModule>, Prepared)> {
     }
     let rt = engine::runtime();
     let started = std::time::Instant::now();
-    let (module, stored_sections) = code_cache::load(&rt.engine, hash)?;
+    let (compiled, stored_sections) = code_cache::load(&rt.engine, hash)?;
     log_prepared(hash, "loaded precompiled", started);
-    let sections = PlwasmSections::from_stored(&stored_sections)?;
-    keep(*hash, module, sections, Prepared::LoadedPrecompiled).ok()
+    match compiled {
+        Compiled::Module(module) => {
+            let sections = PlwasmSections::from_stored(&stored_sections)?;
+            keep(*hash, module, sections, Prepared::LoadedPrecompiled).ok()
+        }
+        Compiled::Component(component) => keep_component(*hash, component, Prepared::LoadedPrecompiled).ok(),
+    }
 }
 
 /// Compile a module, or find it already compiled in this backend or in the on-disk code cache.
@@ -75,6 +83,9 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
         return Err(PlWasmError::definition("the module is not a WebAssembly binary")
             .with_detail("A wasm binary starts with the bytes 00 61 73 6d (\"\\0asm\")."));
     }
+    if component::is_component(bytes) {
+        return compile_component(hash, bytes);
+    }
     let sections = module::read_plwasm_sections(bytes)?;
     let rt = engine::runtime();
     let started = std::time::Instant::now();
@@ -82,6 +93,32 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
         .map_err(|e| PlWasmError::definition("the module is not valid WebAssembly").with_detail(format!("{e:#}")))?;
     log_prepared(&hash, "compiled", started);
     keep(hash, module, sections, Prepared::Compiled)
+}
+
+/// Compile a component.
+fn compile_component(hash: ModuleHash, bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
+    let rt = engine::runtime();
+    let started = std::time::Instant::now();
+    let component = Component::from_binary(&rt.engine, bytes)
+        .map_err(|e| PlWasmError::definition("the component is not valid WebAssembly").with_detail(format!("{e:#}")))?;
+    log_prepared(&hash, "compiled", started);
+    keep_component(hash, component, Prepared::Compiled)
+}
+
+/// Link a component made ready in this backend with WASI preview 2 and keep it (and, once
+/// compiled, in the code cache).
+fn keep_component(
+    hash: ModuleHash,
+    component: Component,
+    prepared: Prepared,
+) -> Result<(Rc<CompiledModule>, Prepared)> {
+    let rt = engine::runtime();
+    let linked = CompiledComponent::new(&rt.engine, component.clone(), rt.component_linker())?;
+    if prepared == Prepared::Compiled {
+        code_cache::store(&rt.engine, &hash, &Compiled::Component(component), &[]);
+    }
+    let compiled = CompiledModule { hash, code: Code::Component(linked), declared: Default::default() };
+    Ok((remember(compiled), prepared))
 }
 
 /// benches/ reads this line to compare compiling with loading precompiled code.
@@ -104,9 +141,16 @@ fn keep(
         .map_err(|e| PlWasmError::definition("the module's imports cannot be linked").with_detail(format!("{e:#}")))?;
     // Only modules plwasm accepts are worth keeping for the next backend.
     if prepared == Prepared::Compiled {
-        code_cache::store(&rt.engine, &hash, &module, &sections.stored);
+        code_cache::store(&rt.engine, &hash, &Compiled::Module(module.clone()), &sections.stored);
     }
-    let compiled = Rc::new(CompiledModule { hash, module, pre, declared: sections.declared });
+    let compiled = CompiledModule { hash, code: Code::Core { module, pre }, declared: sections.declared };
+    Ok((remember(compiled), prepared))
+}
+
+/// Keep a module made ready in this backend, dropping the least recently used past the cap.
+fn remember(compiled: CompiledModule) -> Rc<CompiledModule> {
+    let hash = compiled.hash;
+    let compiled = Rc::new(compiled);
     let cap = gucs::MAX_CACHED_MODULES.get().max(1) as usize;
     let dropped: Vec<ModuleHash> = MODULES.with(|m| {
         let mut cache = m.borrow_mut();
@@ -118,5 +162,5 @@ fn keep(
     // Instances of a dropped module go with it; function entries over it go at their next lookup
     // (`take_evicted`), so that its code is freed once the queries still running it end.
     dropped.iter().for_each(instances::forget_module);
-    Ok((compiled, prepared))
+    compiled
 }

@@ -18,6 +18,8 @@ pub fn classify(error: &wasmtime::Error) -> PlWasmError {
         }
     } else if let Some(exit) = error.downcast_ref::<ProcExit>() {
         PlWasmError::new(ErrorKind::Trap, exit.to_string())
+    } else if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        PlWasmError::new(ErrorKind::Trap, ProcExit(exit.0).to_string())
     } else if let Some(trap) = error.downcast_ref::<Trap>() {
         match trap {
             Trap::OutOfFuel => PlWasmError::new(
@@ -44,6 +46,7 @@ pub fn classify(error: &wasmtime::Error) -> PlWasmError {
 /// Did the guest end itself normally, with `proc_exit(0)`? (Any other trap is a failure.)
 pub fn is_clean_exit(error: &wasmtime::Error) -> bool {
     matches!(error.downcast_ref::<ProcExit>(), Some(ProcExit(0)))
+        || matches!(error.downcast_ref::<wasmtime_wasi::I32Exit>(), Some(wasmtime_wasi::I32Exit(0)))
 }
 
 /// Add the guest's call stack, innermost frame first, as the DETAIL.

@@ -362,6 +362,6 @@ fn free_guest_state(instance: &Rc<RefCell<LiveInstance>>, handle: i32) {
     if live.discarded {
         return;
     }
-    let Ok(free) = live.instance.get_typed_func::<i32, ()>(&mut live.store, STATE_FREE) else { return };
+    let Some(free) = live.core_typed_func::<i32, ()>(STATE_FREE) else { return };
     live.call_quietly(&free, handle);
 }

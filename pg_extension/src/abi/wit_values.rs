@@ -1,0 +1,173 @@
+//! SQL values as component values (docs/components.md, "Types"): which WIT type each SQL type is,
+//! and the conversions both ways. Bytes are found and checked by the same code as the core ABI's
+//! (memory.rs), so both kinds of guest see and return exactly the same values.
+
+use super::memory::{self, Staged};
+use super::scalar;
+use super::types::{ScalarType, ValueType};
+use crate::error::{ErrorKind, PlWasmError, Result};
+use pgrx::pg_sys::Datum;
+use wasmtime::ValRaw;
+use wasmtime::component::Val;
+use wasmtime::component::types::Type;
+
+/// The WIT type a scalar is: dates are days and timestamps microseconds since 2000-01-01, as
+/// PostgreSQL counts them (and as the core ABI passes them).
+fn scalar_wit(scalar: ScalarType) -> &'static str {
+    match scalar {
+        ScalarType::Int2 => "s16",
+        ScalarType::Int4 | ScalarType::Date => "s32",
+        ScalarType::Int8 | ScalarType::Timestamp | ScalarType::TimestampTz => "s64",
+        ScalarType::Float4 => "f32",
+        ScalarType::Float8 => "f64",
+        ScalarType::Bool => "bool",
+    }
+}
+
+/// The WIT type of a SQL value, as error messages show it; None for types components cannot take yet.
+pub fn wit_of(ty: ValueType) -> Option<String> {
+    Some(match ty {
+        ValueType::Scalar(scalar) => scalar_wit(scalar).to_string(),
+        ValueType::Text | ValueType::Jsonb | ValueType::Numeric => "string".into(),
+        ValueType::Bytea => "list<u8>".into(),
+        ValueType::Array(element) => format!("list<{}>", scalar_wit(element.scalar)),
+        ValueType::Record(_) => return None,
+    })
+}
+
+fn scalar_matches(scalar: ScalarType, ty: &Type) -> bool {
+    matches!(
+        (scalar, ty),
+        (ScalarType::Int2, Type::S16)
+            | (ScalarType::Int4 | ScalarType::Date, Type::S32)
+            | (ScalarType::Int8 | ScalarType::Timestamp | ScalarType::TimestampTz, Type::S64)
+            | (ScalarType::Float4, Type::Float32)
+            | (ScalarType::Float8, Type::Float64)
+            | (ScalarType::Bool, Type::Bool)
+    )
+}
+
+/// Whether a component value of type `ty` carries the SQL type `sql`.
+pub fn matches(sql: ValueType, ty: &Type) -> bool {
+    match (sql, ty) {
+        (ValueType::Scalar(scalar), ty) => scalar_matches(scalar, ty),
+        (ValueType::Text | ValueType::Jsonb | ValueType::Numeric, Type::String) => true,
+        (ValueType::Bytea, Type::List(list)) => list.ty() == Type::U8,
+        (ValueType::Array(element), Type::List(list)) => scalar_matches(element.scalar, &list.ty()),
+        _ => false,
+    }
+}
+
+fn scalar_val(scalar: ScalarType, raw: ValRaw) -> Val {
+    match scalar {
+        ScalarType::Int2 => Val::S16(raw.get_i32() as i16),
+        ScalarType::Int4 | ScalarType::Date => Val::S32(raw.get_i32()),
+        ScalarType::Int8 | ScalarType::Timestamp | ScalarType::TimestampTz => Val::S64(raw.get_i64()),
+        ScalarType::Float4 => Val::Float32(f32::from_bits(raw.get_f32())),
+        ScalarType::Float8 => Val::Float64(f64::from_bits(raw.get_f64())),
+        ScalarType::Bool => Val::Bool(raw.get_i32() != 0),
+    }
+}
+
+/// A non-NULL argument as a component value.
+///
+/// # Safety
+/// `datum` is a non-NULL value of the SQL type `ty`; `argument` numbers it (from 1) for messages.
+pub unsafe fn to_val(ty: ValueType, datum: Datum, argument: usize) -> Result<Val> {
+    if let ValueType::Scalar(scalar) = ty {
+        return Ok(scalar_val(scalar, scalar::to_raw(scalar, datum)));
+    }
+    // SAFETY: as this function's caller guarantees; the bytes stay valid for this call.
+    let staged = unsafe { memory::stage(ty, datum, argument, 0)? };
+    let bytes = staged_bytes(&staged);
+    Ok(match ty {
+        ValueType::Text | ValueType::Jsonb | ValueType::Numeric => Val::String(
+            String::from_utf8(bytes.to_vec())
+                .map_err(|_| PlWasmError::new(ErrorKind::NotSupported, "components take text in UTF-8 only"))?,
+        ),
+        ValueType::Bytea => Val::List(bytes.iter().map(|b| Val::U8(*b)).collect()),
+        ValueType::Array(element) => Val::List(
+            bytes
+                .chunks_exact(element.size)
+                .map(|chunk| scalar_val(element.scalar, raw_from_le(element.scalar, chunk)))
+                .collect(),
+        ),
+        ValueType::Scalar(_) | ValueType::Record(_) => unreachable!("checked when the function was built"),
+    })
+}
+
+fn staged_bytes(staged: &Staged) -> &[u8] {
+    let (src, len, _) = staged.parts();
+    if len == 0 {
+        return &[];
+    }
+    // SAFETY: `stage` found `len` readable bytes at `src`, valid until the call ends.
+    unsafe { std::slice::from_raw_parts(src, len) }
+}
+
+/// A scalar element as PostgreSQL stores it in an array (little-endian on every supported platform).
+fn raw_from_le(scalar: ScalarType, bytes: &[u8]) -> ValRaw {
+    match bytes.len() {
+        1 => ValRaw::i32(i32::from(bytes[0])),
+        2 => ValRaw::i32(i32::from(i16::from_le_bytes([bytes[0], bytes[1]]))),
+        4 if scalar == ScalarType::Float4 => ValRaw::f32(u32::from_le_bytes(bytes.try_into().unwrap())),
+        4 => ValRaw::i32(i32::from_le_bytes(bytes.try_into().unwrap())),
+        _ if scalar == ScalarType::Float8 => ValRaw::f64(u64::from_le_bytes(bytes.try_into().unwrap())),
+        _ => ValRaw::i64(i64::from_le_bytes(bytes.try_into().unwrap())),
+    }
+}
+
+fn raw_of(val: &Val) -> Option<ValRaw> {
+    Some(match val {
+        Val::S16(v) => ValRaw::i32(i32::from(*v)),
+        Val::S32(v) => ValRaw::i32(*v),
+        Val::S64(v) => ValRaw::i64(*v),
+        Val::Float32(v) => ValRaw::f32(v.to_bits()),
+        Val::Float64(v) => ValRaw::f64(v.to_bits()),
+        Val::Bool(v) => ValRaw::i32(i32::from(*v)),
+        _ => return None,
+    })
+}
+
+/// Append a scalar element in PostgreSQL's array layout.
+fn push_le(scalar: ScalarType, raw: ValRaw, out: &mut Vec<u8>) {
+    match scalar {
+        ScalarType::Bool => out.push(raw.get_i32() as u8),
+        ScalarType::Int2 => out.extend_from_slice(&(raw.get_i32() as i16).to_le_bytes()),
+        ScalarType::Int4 | ScalarType::Date => out.extend_from_slice(&raw.get_i32().to_le_bytes()),
+        ScalarType::Float4 => out.extend_from_slice(&raw.get_f32().to_le_bytes()),
+        ScalarType::Float8 => out.extend_from_slice(&raw.get_f64().to_le_bytes()),
+        ScalarType::Int8 | ScalarType::Timestamp | ScalarType::TimestampTz => {
+            out.extend_from_slice(&raw.get_i64().to_le_bytes())
+        }
+    }
+}
+
+/// A component's result as a Datum of the SQL type `ty`, refusing what PostgreSQL would refuse.
+///
+/// # Safety
+/// Called with no wasm frames on the stack: builds the Datum in the current memory context, and
+/// PostgreSQL's input functions may raise.
+pub unsafe fn from_val(ty: ValueType, val: &Val) -> Result<Datum> {
+    let mismatch = || PlWasmError::new(ErrorKind::Trap, format!("the component returned {val:?} for a {ty:?} result"));
+    // SAFETY (for each datum_from_bytes below): as this function's caller guarantees.
+    match (ty, val) {
+        (ValueType::Scalar(scalar), val) => scalar::from_raw(scalar, raw_of(val).ok_or_else(mismatch)?),
+        (ValueType::Text | ValueType::Jsonb | ValueType::Numeric, Val::String(text)) => unsafe {
+            memory::datum_from_bytes(ty, text.as_bytes(), 0)
+        },
+        (ValueType::Bytea, Val::List(items)) => {
+            let bytes: Option<Vec<u8>> =
+                items.iter().map(|v| if let Val::U8(b) = v { Some(*b) } else { None }).collect();
+            unsafe { memory::datum_from_bytes(ty, &bytes.ok_or_else(mismatch)?, 0) }
+        }
+        (ValueType::Array(element), Val::List(items)) => {
+            let mut bytes = Vec::with_capacity(items.len() * element.size);
+            for item in items {
+                push_le(element.scalar, raw_of(item).ok_or_else(mismatch)?, &mut bytes);
+            }
+            unsafe { memory::datum_from_bytes(ty, &bytes, items.len()) }
+        }
+        _ => Err(mismatch()),
+    }
+}

@@ -1,0 +1,87 @@
+//! The polyglot library in Rust: a component built for wasm32-wasip2 with wit-bindgen, no plwasm SDK.
+
+wit_bindgen::generate!({ world: "library", path: "../wit" });
+
+use exports::plwasm::polyglot::text;
+
+struct Library;
+
+impl Guest for Library {
+    fn add(a: i32, b: i32) -> i32 {
+        a.wrapping_add(b)
+    }
+
+    fn rolling_mean(values: Vec<f64>, window: i32) -> Result<Vec<f64>, String> {
+        if window < 1 {
+            return Err(format!("window must be at least 1, not {window}"));
+        }
+        let window = window as usize;
+        let mut sum = 0.0;
+        let mut means = Vec::with_capacity(values.len());
+        for (i, value) in values.iter().enumerate() {
+            sum += value;
+            if i >= window {
+                sum -= values[i - window];
+            }
+            means.push(sum / (i + 1).min(window) as f64);
+        }
+        Ok(means)
+    }
+
+    fn safe_divide(a: f64, b: f64) -> Result<f64, String> {
+        if b == 0.0 { Err(format!("cannot divide {a} by zero")) } else { Ok(a / b) }
+    }
+
+    fn reverse_bytes(mut data: Vec<u8>) -> Vec<u8> {
+        data.reverse();
+        data
+    }
+
+    fn trap_if(really: bool) -> i32 {
+        if really {
+            core::arch::wasm32::unreachable()
+        }
+        1
+    }
+
+    fn spin(seed: i64) -> i64 {
+        let mut x = seed;
+        loop {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+    }
+
+    fn hoard(mebibytes: i32) -> i64 {
+        let mut kept: Vec<Vec<u8>> = Vec::new();
+        for _ in 0..mebibytes {
+            kept.push(vec![1u8; 1 << 20]);
+        }
+        std::hint::black_box(&kept).iter().map(|v| v.len() as i64).sum()
+    }
+
+    fn probe_sandbox() -> String {
+        let file = match std::fs::read_to_string("/etc/passwd") {
+            Ok(_) => "file: read".to_string(),
+            Err(e) => format!("file: refused ({})", e.kind()),
+        };
+        let env = format!("env: {} variables", std::env::vars().count());
+        let net = match std::net::TcpStream::connect("127.0.0.1:5432") {
+            Ok(_) => "net: connected".to_string(),
+            Err(e) => format!("net: refused ({})", e.kind()),
+        };
+        println!("probe-sandbox ran");
+        format!("{file}; {env}; {net}")
+    }
+}
+
+impl text::Guest for Library {
+    fn upper(s: String) -> String {
+        s.to_uppercase()
+    }
+
+    fn byte_length(s: Option<String>) -> Option<i32> {
+        s.map(|s| s.len() as i32)
+    }
+}
+
+export!(Library);
