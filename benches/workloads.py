@@ -5,10 +5,10 @@ explains each one."""
 from dataclasses import dataclass, field
 
 # Sizes of the full run and of the smoke run the test suite makes (answers only, never times).
-FULL = dict(scalar_rows=10_000_000, float_rows=10_000_000, text_rows={16: 1_000_000, 1024: 200_000, 65536: 5_000},
+FULL = dict(scalar_rows=10_000_000, component_rows=1_000_000, float_rows=10_000_000, text_rows={16: 1_000_000, 1024: 200_000, 65536: 5_000},
             series_len=1_000_000, agg_rows=10_000_000, blob_rows=200_000, window_rows=100_000,
             pgbench_seconds=4, compile_samples=9)
-SMOKE = dict(scalar_rows=3_000, float_rows=3_000, text_rows={16: 300, 1024: 50, 65536: 4},
+SMOKE = dict(scalar_rows=3_000, component_rows=3_000, float_rows=3_000, text_rows={16: 300, 1024: 50, 65536: 4},
              series_len=3_000, agg_rows=5_000, blob_rows=300, window_rows=3_000, pgbench_seconds=0, compile_samples=1)
 
 
@@ -54,6 +54,7 @@ INSERT INTO texts_{n} SELECT i, substr(repeat(md5(i::text), {max(1, n // 32)}), 
 {FUNCTIONS}
 {PYTHON_FUNCTIONS if python else ""}
 CREATE TABLE ints AS SELECT i FROM generate_series(1, {size['scalar_rows']}) AS i;
+CREATE TABLE component_ints AS SELECT i FROM generate_series(1, {size['component_rows']}) AS i;
 CREATE TABLE floats AS SELECT sin(i) * 10 AS x FROM generate_series(1, {size['float_rows']}) AS i;
 {texts}
 CREATE TABLE series AS SELECT i, 100 * sin(i / 10.0) + (i % 7) AS x FROM generate_series(1, {size['series_len']}) AS i;
@@ -65,6 +66,13 @@ CREATE TABLE window_series AS SELECT i, x FROM series WHERE i <= {size['window_r
 
 
 FUNCTIONS = r"""
+-- The polyglot library's components (udf-guests/polyglot), the same functions as the core-ABI guests'.
+CREATE FUNCTION rust_component_add(int, int) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm
+AS 'polyglot_rust:add';
+CREATE FUNCTION python_component_add(int, int) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm
+AS 'polyglot_python:add';
+CREATE FUNCTION rust_component_rolling_mean(float8[], int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE wasm
+AS 'polyglot_rust:rolling-mean';
 CREATE FUNCTION wasm_add(int, int) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm
 AS $$ (module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)) $$;
 CREATE FUNCTION sdk_add(int, int) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'sdk_examples';
@@ -329,6 +337,29 @@ def workloads(size):
              sliding("wasm ts_stddev, moving form", "wasm", "ts_stddev"),
              sliding("wasm ts_stddev without the moving form", "wasm", "ts_stddev_plain")],
             "built-in stddev_samp", tolerance=1e-6),
+        Workload(
+            "component_scalar", f"components: SELECT sum(f(i, 1)) over {size['component_rows']:,} int rows, "
+            "each language's component against the core ABI", "query",
+            [Contender("native pgrx", "native", "SELECT sum(native_add(i, 1)) FROM component_ints;"),
+             Contender("wasm core ABI", "wasm", "SELECT sum(wasm_add(i, 1)) FROM component_ints;"),
+             Contender("Rust component", "wasm", "SELECT sum(rust_component_add(i, 1)) FROM component_ints;"),
+             Contender("Python component", "wasm", "SELECT sum(python_component_add(i, 1)) FROM component_ints;"),
+             Contender("PL/pgSQL", "plpgsql", "SELECT sum(plpgsql_add(i, 1)) FROM component_ints;"),
+             Contender("PL/Python", "plpython", "SELECT sum(py_add(i, 1)) FROM component_ints;")],
+            "wasm core ABI",
+            [Target("components: Rust component ÷ core ABI (scalar)", "Rust component", "wasm core ABI", 3.0, True),
+             Target("components: Python component ÷ PL/Python (scalar)", "Python component", "PL/Python", 3.0, True)],
+            rows=size["component_rows"]),
+        Workload(
+            "component_array", f"components: rolling_mean over a {size['series_len']:,}-element float8 array, "
+            "window 100, the Rust component against the core ABI (Python's interpreted loop needs more fuel "
+            "than a call may have for a million elements)", "query",
+            [rolling("wasm core ABI (Rust SDK)", "wasm", "rolling_mean"),
+             rolling("Rust component", "wasm", "rust_component_rolling_mean")],
+            "wasm core ABI (Rust SDK)",
+            [Target("components: Rust component ÷ core ABI (float8[])", "Rust component", "wasm core ABI (Rust SDK)",
+                    2.0, True)],
+            tolerance=1e-9),
         Workload(
             "sdk_scalar", f"SDK cost: add over {scalar_rows:,} int rows, the SDK against hand-written WAT", "query",
             [Contender("hand-written WAT", "wasm", "SELECT sum(hand_add(i, 1)) FROM ints;"),

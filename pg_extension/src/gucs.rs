@@ -14,7 +14,8 @@ pub static MAX_FUEL_PER_CALL: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_F
 pub static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(256);
 /// A role's own, lower memory limit; the effective limit is the least of it and MAX_MEMORY_MB.
 pub static MEMORY_LIMIT_MB: GucSetting<i32> = GucSetting::<i32>::new(4096);
-pub static MAX_MODULE_SIZE_KB: GucSetting<i32> = GucSetting::<i32>::new(16 * 1024);
+/// Python and JavaScript components (an interpreter inside) are 12-18 MB.
+pub static MAX_MODULE_SIZE_KB: GucSetting<i32> = GucSetting::<i32>::new(64 * 1024);
 pub static MAX_STACK_KB: GucSetting<i32> = GucSetting::<i32>::new(512);
 pub static MAX_CACHED_INSTANCES: GucSetting<i32> = GucSetting::<i32>::new(64);
 /// Compiled modules a backend keeps (docs/configuration.md gives the memory each costs).

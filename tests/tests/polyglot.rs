@@ -1,0 +1,173 @@
+//! The polyglot library (udf-guests/polyglot) in every language plwasm builds a guest for: each gives
+//! the same answers as the Rust SDK's guests over the same data, fails cleanly in every way a guest
+//! can (its own error, a trap, fuel, memory, cancel) with the backend still serving, and finds the
+//! sandbox closed.
+
+use plwasm_tests::{connect, connect_with_options, drop_database, fresh_database, sqlstate};
+
+/// Stored module names of the polyglot guests (udf-guests/guests.txt); the Rust one first, as the
+/// reference the others are compared with where PostgreSQL has no same function.
+const LANGUAGES: [&str; 3] = ["polyglot_rust", "polyglot_python", "polyglot_c"];
+
+/// Guests whose `upper` follows Unicode's full case mapping ('straße' -> 'STRASSE'); C's upper-cases
+/// ASCII letters only.
+fn full_case_mapping(module: &str) -> bool {
+    module != "polyglot_c"
+}
+
+/// Create the library's functions over `module`, named with the language's suffix.
+fn declare(client: &mut postgres::Client, module: &str) {
+    client
+        .batch_execute(&format!(
+            r#"
+            CREATE FUNCTION add_{module}(int, int) RETURNS int STRICT LANGUAGE wasm AS '{module}:add';
+            CREATE FUNCTION upper_{module}(text) RETURNS text STRICT LANGUAGE wasm AS '{module}:text#upper';
+            CREATE FUNCTION byte_length_{module}(text) RETURNS int LANGUAGE wasm AS '{module}:byte-length';
+            CREATE FUNCTION rolling_mean_{module}(float8[], int) RETURNS float8[] STRICT LANGUAGE wasm
+                AS '{module}:rolling-mean';
+            CREATE FUNCTION safe_divide_{module}(float8, float8) RETURNS float8 STRICT LANGUAGE wasm
+                AS '{module}:safe-divide';
+            CREATE FUNCTION reverse_bytes_{module}(bytea) RETURNS bytea STRICT LANGUAGE wasm
+                AS '{module}:reverse-bytes';
+            CREATE FUNCTION trap_if_{module}(bool) RETURNS int STRICT LANGUAGE wasm AS '{module}:trap-if';
+            CREATE FUNCTION spin_{module}(bigint) RETURNS bigint STRICT LANGUAGE wasm AS '{module}:spin';
+            CREATE FUNCTION hoard_{module}(int) RETURNS bigint STRICT LANGUAGE wasm AS '{module}:hoard';
+            CREATE FUNCTION probe_sandbox_{module}() RETURNS text STRICT LANGUAGE wasm AS '{module}:probe-sandbox';
+            "#
+        ))
+        .unwrap_or_else(|e| panic!("declaring {module}'s functions: {e}"));
+}
+
+fn count(client: &mut postgres::Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}
+
+fn error_of(client: &mut postgres::Client, sql: &str) -> (String, String) {
+    let error = client.batch_execute(sql).expect_err(sql);
+    let message = error.as_db_error().map(|e| e.message().to_string()).unwrap_or_default();
+    (sqlstate(&error), message)
+}
+
+#[test]
+fn every_language_gives_the_sdks_answers_over_the_same_data() {
+    let db = fresh_database("it_polyglot_answers");
+    let mut c = connect(&db);
+    c.batch_execute(
+        "CREATE FUNCTION rolling_mean(float8[], int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE wasm AS 'timeseries';
+         CREATE TABLE rows AS SELECT i, (i * 7919) % 100003 - 50000 AS j,
+             md5(i::text) || CASE WHEN i % 3 = 0 THEN ' straße ñ' ELSE '' END AS t,
+             decode(md5(i::text), 'hex') AS b
+         FROM generate_series(1, 100000) AS i;
+         CREATE TABLE series AS SELECT array_agg(sin(i / 100.0) * 1000 + i % 7 ORDER BY i) AS v
+         FROM generate_series(1, 100000) AS i;",
+    )
+    .unwrap();
+    for module in LANGUAGES {
+        declare(&mut c, module);
+        // PostgreSQL's own answers where they are the same function; the Rust component's where
+        // only Unicode's full case mapping gives them (upper('straße') is 'STRASSE' there).
+        let unicode = if full_case_mapping(module) {
+            format!("OR upper_{module}(t) <> upper_polyglot_rust(t)")
+        } else {
+            String::new()
+        };
+        let mismatches = count(
+            &mut c,
+            &format!(
+                "SELECT count(*) FROM rows WHERE add_{module}(i, j) <> i + j {unicode}
+                    OR upper_{module}(md5(i::text)) <> upper(md5(i::text))
+                    OR byte_length_{module}(t) <> octet_length(t)
+                    OR reverse_bytes_{module}(b) <> reverse_bytes_polyglot_rust(b)
+                    OR reverse_bytes_{module}(reverse_bytes_{module}(b)) <> b"
+            ),
+        );
+        assert_eq!(mismatches, 0, "{module}: rows whose answers differ from PostgreSQL's own");
+        let same: bool = c
+            .query_one(
+                &format!(
+                    "SELECT rolling_mean_{module}(v, 24) = rolling_mean(v, 24)
+                        AND rolling_mean_{module}(v, 1) = rolling_mean(v, 1) FROM series"
+                ),
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(same, "{module}: rolling_mean over 100,000 values equals the Rust SDK's");
+        let row = c
+            .query_one(
+                &format!(
+                    "SELECT add_{module}(2147483647, 1), byte_length_{module}(NULL) IS NULL,
+                            upper_{module}('straße'), safe_divide_{module}(1, 4)"
+                ),
+                &[],
+            )
+            .unwrap();
+        assert_eq!(row.get::<_, i32>(0), i32::MIN, "{module}: s32 arithmetic wraps");
+        assert!(row.get::<_, bool>(1), "{module}: option<string> none is NULL");
+        let upper = if full_case_mapping(module) { "STRASSE" } else { "STRAßE" };
+        assert_eq!(row.get::<_, String>(2), upper, "{module}: upper-casing");
+        assert_eq!(row.get::<_, f64>(3), 0.25);
+    }
+    drop(c);
+    drop_database(&db);
+}
+
+#[test]
+fn every_language_fails_cleanly_and_the_backend_keeps_serving() {
+    let db = fresh_database("it_polyglot_failures");
+    let mut c = connect(&db);
+    let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    for module in LANGUAGES {
+        declare(&mut c, module);
+        let (state, message) = error_of(&mut c, &format!("SELECT safe_divide_{module}(1, 0)"));
+        assert_eq!(
+            (state.as_str(), message.contains("cannot divide 1 by zero")),
+            ("38000", true),
+            "{module}: {message}"
+        );
+        let (state, message) = error_of(&mut c, &format!("SELECT rolling_mean_{module}('{{1,2}}', 0)"));
+        assert_eq!(state, "38000", "{module}: {message}");
+        assert!(message.contains("window must be at least 1, not 0"), "{module}: {message}");
+        let (state, message) = error_of(&mut c, &format!("SELECT trap_if_{module}(true)"));
+        assert_eq!(state, "38000", "{module}: a trap: {message}");
+        let (state, message) = error_of(
+            &mut c,
+            &format!("SET plwasm.fuel_per_call = 20000000; SELECT spin_{module}(1); RESET plwasm.fuel_per_call"),
+        );
+        c.batch_execute("RESET plwasm.fuel_per_call").unwrap();
+        assert_eq!(state, "54000", "{module}: fuel: {message}");
+        let (state, message) =
+            error_of(&mut c, &format!("SET plwasm.memory_limit = '96MB'; SELECT hoard_{module}(200)"));
+        c.batch_execute("RESET plwasm.memory_limit").unwrap();
+        assert_eq!(state, "53200", "{module}: memory: {message}");
+        // With fuel metering off (a superuser's choice at connection start) only the timeout can
+        // end the loop, however fast the guest spins.
+        let mut unmetered = connect_with_options(&db, "-c plwasm.fuel_metering=off");
+        let (state, message) =
+            error_of(&mut unmetered, &format!("SET statement_timeout = '300ms'; SELECT spin_{module}(1)"));
+        assert_eq!(state, "57014", "{module}: cancel: {message}");
+        unmetered.batch_execute("RESET statement_timeout").unwrap();
+        assert_eq!(count(&mut unmetered, &format!("SELECT add_{module}(1, 1)::bigint")), 2, "{module}: after cancel");
+        assert_eq!(count(&mut c, &format!("SELECT add_{module}(40, 2)::bigint")), 42, "{module}: works again");
+        assert_eq!(count(&mut c, &format!("SELECT hoard_{module}(2)")), 2 << 20, "{module}: memory again");
+    }
+    let same_pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    assert_eq!(pid, same_pid, "one backend served every failure");
+    drop(c);
+    drop_database(&db);
+}
+
+#[test]
+fn every_language_finds_the_sandbox_closed() {
+    let db = fresh_database("it_polyglot_sandbox");
+    let mut c = connect(&db);
+    for module in LANGUAGES {
+        declare(&mut c, module);
+        let found: String = c.query_one(&format!("SELECT probe_sandbox_{module}()"), &[]).unwrap().get(0);
+        assert!(found.starts_with("file: refused"), "{module}: {found}");
+        assert!(found.contains("env: 0 variables"), "{module}: {found}");
+        assert!(found.contains("net: refused"), "{module}: {found}");
+    }
+    drop(c);
+    drop_database(&db);
+}
