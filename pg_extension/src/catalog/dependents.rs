@@ -11,9 +11,14 @@ pub fn functions_over(name: &str) -> Result<Vec<Oid>> {
     Spi::connect(|client| {
         client
             .select(
-                "SELECT p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang \
-                 WHERE l.lanname OPERATOR(pg_catalog.=) 'wasm' \
-                   AND pg_catalog.split_part(pg_catalog.btrim(p.prosrc, E' \\t\\r\\n'), ':', 1) OPERATOR(pg_catalog.=) $1",
+                // The body is split only for wasm functions (CASE fixes the order): other languages'
+                // bodies, a module carrier's megabytes of hex among them (carrier.rs), are never
+                // detoasted and scanned.
+                "SELECT p.oid FROM pg_catalog.pg_proc p \
+                 WHERE CASE WHEN p.prolang OPERATOR(pg_catalog.=) \
+                             (SELECT l.oid FROM pg_catalog.pg_language l WHERE l.lanname OPERATOR(pg_catalog.=) 'wasm') \
+                       THEN pg_catalog.split_part(pg_catalog.btrim(p.prosrc, E' \\t\\r\\n'), ':', 1) OPERATOR(pg_catalog.=) $1 \
+                       ELSE false END",
                 None,
                 &[name.into()],
             )?
