@@ -150,15 +150,16 @@ fn push_le(scalar: ScalarType, raw: ValRaw, out: &mut Vec<u8>) {
 /// PostgreSQL's input functions may raise.
 pub unsafe fn from_val(ty: ValueType, val: &Val) -> Result<Datum> {
     let mismatch = || PlWasmError::new(ErrorKind::Trap, format!("the component returned {val:?} for a {ty:?} result"));
-    // SAFETY (for each datum_from_bytes below): as this function's caller guarantees.
     match (ty, val) {
         (ValueType::Scalar(scalar), val) => scalar::from_raw(scalar, raw_of(val).ok_or_else(mismatch)?),
+        // SAFETY: as this function's caller guarantees.
         (ValueType::Text | ValueType::Jsonb | ValueType::Numeric, Val::String(text)) => unsafe {
             memory::datum_from_bytes(ty, text.as_bytes(), 0)
         },
         (ValueType::Bytea, Val::List(items)) => {
             let bytes: Option<Vec<u8>> =
                 items.iter().map(|v| if let Val::U8(b) = v { Some(*b) } else { None }).collect();
+            // SAFETY: as this function's caller guarantees.
             unsafe { memory::datum_from_bytes(ty, &bytes.ok_or_else(mismatch)?, 0) }
         }
         (ValueType::Array(element), Val::List(items)) => {
@@ -166,6 +167,7 @@ pub unsafe fn from_val(ty: ValueType, val: &Val) -> Result<Datum> {
             for item in items {
                 push_le(element.scalar, raw_of(item).ok_or_else(mismatch)?, &mut bytes);
             }
+            // SAFETY: as this function's caller guarantees.
             unsafe { memory::datum_from_bytes(ty, &bytes, items.len()) }
         }
         _ => Err(mismatch()),

@@ -27,7 +27,7 @@ pub(crate) struct ComponentSite {
 impl ComponentSite {
     pub fn new(entry: Rc<FunctionEntry>, role: Oid) -> Result<ComponentSite> {
         let (instance, func) = bind(&entry, role)?;
-        let results = vec![Val::Bool(false); entry.signature_results()];
+        let results = vec![Val::Bool(false); entry.component.as_ref().map_or(0, ComponentPlan::result_count)];
         Ok(ComponentSite { entry, role, instance, func, params: Vec::new(), results })
     }
 
@@ -49,8 +49,8 @@ impl ComponentSite {
             let value = match (arg.isnull, param.optional) {
                 (true, true) => Val::Option(None),
                 (true, false) => return Err(in_function(null_argument(i + 1))),
-                // SAFETY: a non-NULL argument of the declared type.
                 (false, optional) => {
+                    // SAFETY: a non-NULL argument of the declared type.
                     let value = unsafe { wit_values::to_val(param.sql, arg.value, i + 1) }.map_err(in_function)?;
                     if optional { Val::Option(Some(Box::new(value))) } else { value }
                 }
@@ -71,13 +71,6 @@ impl ComponentSite {
         // SAFETY: the guest has returned; fcinfo is valid.
         unsafe { result_datum(plan, self.results.first(), fcinfo) }
             .map_err(|error| in_function(live.reject(stats, error)))
-    }
-}
-
-impl FunctionEntry {
-    /// How many results the component function has (none for void, else one).
-    fn signature_results(&self) -> usize {
-        self.component.as_ref().map_or(0, |plan| usize::from(plan.result.sql.is_some() || plan.result.fallible))
     }
 }
 

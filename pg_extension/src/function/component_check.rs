@@ -19,6 +19,13 @@ pub struct ComponentPlan {
     pub result: WitResult,
 }
 
+impl ComponentPlan {
+    /// How many results the component function has: none for a void function, else one.
+    pub fn result_count(&self) -> usize {
+        usize::from(self.result.sql.is_some() || self.result.fallible)
+    }
+}
+
 /// One argument: its SQL type, and whether the component takes it as `option<T>` (so NULL is `none`).
 #[derive(Clone, Copy)]
 pub struct WitParam {
