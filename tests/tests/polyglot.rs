@@ -33,13 +33,27 @@ fn declare(client: &mut postgres::Client, module: &str) {
             CREATE FUNCTION spin_{module}(bigint) RETURNS bigint STRICT LANGUAGE wasm AS '{module}:spin';
             CREATE FUNCTION hoard_{module}(int) RETURNS bigint STRICT LANGUAGE wasm AS '{module}:hoard';
             CREATE FUNCTION probe_sandbox_{module}() RETURNS text STRICT LANGUAGE wasm AS '{module}:probe-sandbox';
+            CREATE FUNCTION summarize_{module}(float8[]) RETURNS summary STRICT LANGUAGE wasm AS '{module}:summarize';
+            CREATE FUNCTION scale_reading_{module}(reading, float8) RETURNS reading STRICT LANGUAGE wasm
+                AS '{module}:scale-reading';
+            CREATE FUNCTION words_{module}(text) RETURNS SETOF text STRICT LANGUAGE wasm AS '{module}:words';
+            CREATE FUNCTION word_positions_{module}(text) RETURNS TABLE (ordinal int, word text, characters int)
+                STRICT LANGUAGE wasm AS '{module}:word-positions';
             "#
         ))
         .unwrap_or_else(|e| panic!("declaring {module}'s functions: {e}"));
 }
 
+/// The composite types the library's records are (udf-guests/polyglot/wit/library.wit); `declare`
+/// needs them.
+const RECORD_TYPES: &str = "CREATE TYPE reading AS (sensor text, value float8, note text);
+     CREATE TYPE summary AS (count bigint, mean float8, minimum float8, maximum float8);";
+
 fn count(client: &mut postgres::Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+    client
+        .query_one(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {}", e.as_db_error().map_or(e.to_string(), |e| e.message().to_string())))
+        .get(0)
 }
 
 fn error_of(client: &mut postgres::Client, sql: &str) -> (String, String) {
@@ -52,6 +66,7 @@ fn error_of(client: &mut postgres::Client, sql: &str) -> (String, String) {
 fn every_language_gives_the_sdks_answers_over_the_same_data() {
     let db = fresh_database("it_polyglot_answers");
     let mut c = connect(&db);
+    c.batch_execute(RECORD_TYPES).unwrap();
     c.batch_execute(
         "CREATE FUNCTION rolling_mean(float8[], int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE wasm AS 'timeseries';
          CREATE TABLE rows AS SELECT i, (i * 7919) % 100003 - 50000 AS j,
@@ -113,9 +128,72 @@ fn every_language_gives_the_sdks_answers_over_the_same_data() {
 }
 
 #[test]
+fn every_language_gives_the_same_records_and_sets() {
+    let db = fresh_database("it_polyglot_rows");
+    let mut c = connect(&db);
+    c.batch_execute(RECORD_TYPES).unwrap();
+    c.batch_execute(
+        "CREATE TABLE rows AS SELECT i, (i * 7919) % 100003 - 50000 AS j,
+             md5(i::text) || CASE WHEN i % 3 = 0 THEN '  straße ñ ' ELSE ' x' END || ' ' || i AS t
+         FROM generate_series(1, 100000) AS i;
+         CREATE TABLE series AS SELECT array_agg(sin(i / 100.0) * 1000 + i % 7 ORDER BY i) AS v
+         FROM generate_series(1, 100000) AS i;",
+    )
+    .unwrap();
+    for module in LANGUAGES {
+        declare(&mut c, module);
+        // list<record> as RETURNS TABLE, against PostgreSQL's own split of the same texts.
+        let differences = count(
+            &mut c,
+            &format!(
+                "WITH guest AS (SELECT i, p.* FROM rows, word_positions_{module}(t) AS p),
+                      postgres AS (SELECT i, (row_number() OVER (PARTITION BY i ORDER BY n))::int AS ordinal,
+                                          w AS word, length(w) AS characters
+                                   FROM rows, string_to_table(t, ' ') WITH ORDINALITY AS s(w, n) WHERE w <> '')
+                 SELECT count(*) FROM ((TABLE guest EXCEPT ALL TABLE postgres)
+                                       UNION ALL (TABLE postgres EXCEPT ALL TABLE guest)) AS d"
+            ),
+        );
+        assert_eq!(differences, 0, "{module}: word_positions differs from PostgreSQL's split");
+        let words = count(&mut c, &format!("SELECT count(*) FROM rows, words_{module}(t)"));
+        assert_eq!(words, 100000 * 3 + 100000 / 3, "{module}: rows of SETOF text");
+        // record results and arguments, option fields both ways.
+        let differences = count(
+            &mut c,
+            &format!(
+                "SELECT count(*) FROM rows
+                 WHERE summarize_{module}(ARRAY[i, j, i::float8 * j])
+                           IS DISTINCT FROM summarize_polyglot_rust(ARRAY[i, j, i::float8 * j])
+                    OR (summarize_{module}(ARRAY[i, j]::float8[])).maximum <> greatest(i, j)
+                    OR scale_reading_{module}(ROW(md5(i::text), j, CASE WHEN i % 2 = 0 THEN t END), 0.5)
+                           IS DISTINCT FROM ROW(md5(i::text), j * 0.5, CASE WHEN i % 2 = 0 THEN t || ' (scaled)' END)::reading"
+            ),
+        );
+        assert_eq!(differences, 0, "{module}: records differ");
+        let row = c
+            .query_one(
+                &format!(
+                    "SELECT s.count = count(x), s.minimum = min(x), s.maximum = max(x),
+                            abs(s.mean - avg(x)) <= 1e-12 * abs(avg(x)), (summarize_{module}('{{}}')).mean IS NULL
+                     FROM series, summarize_{module}(v) AS s, unnest(v) AS x
+                     GROUP BY s.count, s.minimum, s.maximum, s.mean"
+                ),
+                &[],
+            )
+            .unwrap();
+        for column in 0..5 {
+            assert!(row.get::<_, bool>(column), "{module}: summarize over 100,000 values, column {column}");
+        }
+    }
+    drop(c);
+    drop_database(&db);
+}
+
+#[test]
 fn every_language_fails_cleanly_and_the_backend_keeps_serving() {
     let db = fresh_database("it_polyglot_failures");
     let mut c = connect(&db);
+    c.batch_execute(RECORD_TYPES).unwrap();
     let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
     for module in LANGUAGES {
         declare(&mut c, module);
@@ -161,6 +239,7 @@ fn every_language_fails_cleanly_and_the_backend_keeps_serving() {
 fn every_language_finds_the_sandbox_closed() {
     let db = fresh_database("it_polyglot_sandbox");
     let mut c = connect(&db);
+    c.batch_execute(RECORD_TYPES).unwrap();
     for module in LANGUAGES {
         declare(&mut c, module);
         let found: String = c.query_one(&format!("SELECT probe_sandbox_{module}()"), &[]).unwrap().get(0);

@@ -8,4 +8,5 @@ pub mod result;
 pub mod scalar;
 pub mod set;
 pub mod types;
+pub mod wit_shape;
 pub mod wit_values;

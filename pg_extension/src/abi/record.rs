@@ -56,14 +56,18 @@ pub unsafe fn plan_from(tupdesc: pg_sys::TupleDesc, type_oid: Oid) -> Result<Rec
     }
 }
 
-/// Encode a composite datum into `out`.
+/// Run `use_fields` over a composite datum's descriptor and its deformed fields (one value and one
+/// null flag per attribute, dropped ones included); the descriptor is released afterwards.
 ///
 /// # Safety
 /// `datum` is a non-NULL value of a composite type.
-pub unsafe fn encode(datum: Datum, out: &mut Vec<u8>) -> Result<()> {
-    // SAFETY: as this function's caller guarantees (# Safety above).
+pub unsafe fn with_fields<R>(
+    datum: Datum,
+    use_fields: impl FnOnce(pg_sys::TupleDesc, Oid, &[Datum], &[bool]) -> Result<R>,
+) -> Result<R> {
+    // SAFETY: as this function's caller guarantees (# Safety above); the descriptor is pinned by
+    // its reference count until released here.
     unsafe {
-        out.clear();
         let header = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
         let type_oid = pgrx::htup::heap_tuple_header_get_type_id(header);
         let typmod = pgrx::htup::heap_tuple_header_get_typmod(header);
@@ -77,19 +81,33 @@ pub unsafe fn encode(datum: Datum, out: &mut Vec<u8>) -> Result<()> {
         let mut values = vec![Datum::from(0); natts];
         let mut nulls = vec![false; natts];
         pg_sys::heap_deform_tuple(&mut tuple, tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
-        let plan = plan_from(tupdesc, type_oid);
+        let result = use_fields(tupdesc, type_oid, &values, &nulls);
         pg_sys::DecrTupleDescRefCount(tupdesc);
-        let plan = plan?;
-        for (i, field) in plan.fields.iter().enumerate() {
-            let Some(ty) = field else { continue };
-            if nulls[i] {
-                out.push(encoding::NONE);
-                continue;
+        result
+    }
+}
+
+/// Encode a composite datum into `out`.
+///
+/// # Safety
+/// `datum` is a non-NULL value of a composite type.
+pub unsafe fn encode(datum: Datum, out: &mut Vec<u8>) -> Result<()> {
+    out.clear();
+    // SAFETY: as this function's caller guarantees (# Safety above).
+    unsafe {
+        with_fields(datum, |tupdesc, type_oid, values, nulls| {
+            let plan = plan_from(tupdesc, type_oid)?;
+            for (i, field) in plan.fields.iter().enumerate() {
+                let Some(ty) = field else { continue };
+                if nulls[i] {
+                    out.push(encoding::NONE);
+                    continue;
+                }
+                out.push(encoding::SOME);
+                encode_value(*ty, values[i], out)?;
             }
-            out.push(encoding::SOME);
-            encode_value(*ty, values[i], out)?;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -208,13 +226,6 @@ impl<'a> Reader<'a> {
             }
             Ok(())
         }
-    }
-}
-
-impl RecordPlan {
-    /// Attributes, dropped ones included: the size of a row's values and nulls.
-    pub fn width(&self) -> usize {
-        self.fields.len()
     }
 }
 

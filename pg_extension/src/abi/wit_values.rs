@@ -1,62 +1,16 @@
-//! SQL values as component values (docs/components.md, "Types"): which WIT type each SQL type is,
-//! and the conversions both ways. Bytes are found and checked by the same code as the core ABI's
-//! (memory.rs), so both kinds of guest see and return exactly the same values.
+//! SQL values as component values and back, following the shapes the validator chose
+//! (wit_shape.rs). Bytes are found and checked by the same code as the core ABI's (memory.rs), so
+//! both kinds of guest see and return exactly the same values.
 
 use super::memory::{self, Staged};
+use super::record;
 use super::scalar;
 use super::types::{ScalarType, ValueType};
+use super::wit_shape::{RecordShape, Shape};
 use crate::error::{ErrorKind, PlWasmError, Result};
-use pgrx::pg_sys::Datum;
+use pgrx::pg_sys::{self, Datum};
 use wasmtime::ValRaw;
 use wasmtime::component::Val;
-use wasmtime::component::types::Type;
-
-/// The WIT type a scalar is: dates are days and timestamps microseconds since 2000-01-01, as
-/// PostgreSQL counts them (and as the core ABI passes them).
-fn scalar_wit(scalar: ScalarType) -> &'static str {
-    match scalar {
-        ScalarType::Int2 => "s16",
-        ScalarType::Int4 | ScalarType::Date => "s32",
-        ScalarType::Int8 | ScalarType::Timestamp | ScalarType::TimestampTz => "s64",
-        ScalarType::Float4 => "f32",
-        ScalarType::Float8 => "f64",
-        ScalarType::Bool => "bool",
-    }
-}
-
-/// The WIT type of a SQL value, as error messages show it; None for types components cannot take yet.
-pub fn wit_of(ty: ValueType) -> Option<String> {
-    Some(match ty {
-        ValueType::Scalar(scalar) => scalar_wit(scalar).to_string(),
-        ValueType::Text | ValueType::Jsonb | ValueType::Numeric => "string".into(),
-        ValueType::Bytea => "list<u8>".into(),
-        ValueType::Array(element) => format!("list<{}>", scalar_wit(element.scalar)),
-        ValueType::Record(_) => return None,
-    })
-}
-
-fn scalar_matches(scalar: ScalarType, ty: &Type) -> bool {
-    matches!(
-        (scalar, ty),
-        (ScalarType::Int2, Type::S16)
-            | (ScalarType::Int4 | ScalarType::Date, Type::S32)
-            | (ScalarType::Int8 | ScalarType::Timestamp | ScalarType::TimestampTz, Type::S64)
-            | (ScalarType::Float4, Type::Float32)
-            | (ScalarType::Float8, Type::Float64)
-            | (ScalarType::Bool, Type::Bool)
-    )
-}
-
-/// Whether a component value of type `ty` carries the SQL type `sql`.
-pub fn matches(sql: ValueType, ty: &Type) -> bool {
-    match (sql, ty) {
-        (ValueType::Scalar(scalar), ty) => scalar_matches(scalar, ty),
-        (ValueType::Text | ValueType::Jsonb | ValueType::Numeric, Type::String) => true,
-        (ValueType::Bytea, Type::List(list)) => list.ty() == Type::U8,
-        (ValueType::Array(element), Type::List(list)) => scalar_matches(element.scalar, &list.ty()),
-        _ => false,
-    }
-}
 
 fn scalar_val(scalar: ScalarType, raw: ValRaw) -> Val {
     match scalar {
@@ -72,8 +26,54 @@ fn scalar_val(scalar: ScalarType, raw: ValRaw) -> Val {
 /// A non-NULL argument as a component value.
 ///
 /// # Safety
-/// `datum` is a non-NULL value of the SQL type `ty`; `argument` numbers it (from 1) for messages.
-pub unsafe fn to_val(ty: ValueType, datum: Datum, argument: usize) -> Result<Val> {
+/// `datum` is a non-NULL value of the SQL type the shape was built for; `argument` numbers it
+/// (from 1) for messages.
+pub unsafe fn to_val(shape: &Shape, datum: Datum, argument: usize) -> Result<Val> {
+    match shape {
+        // SAFETY: as this function's caller guarantees.
+        Shape::Plain(ty) => unsafe { plain_to_val(*ty, datum, argument) },
+        // SAFETY: as this function's caller guarantees: the datum is a composite value.
+        Shape::Record(record) => unsafe { record_to_val(record, datum, argument) },
+    }
+}
+
+/// A composite value as a WIT record, in the record's field order.
+///
+/// # Safety
+/// `datum` is a non-NULL value of the record's composite type.
+unsafe fn record_to_val(shape: &RecordShape, datum: Datum, argument: usize) -> Result<Val> {
+    // SAFETY: as this function's caller guarantees; the deformed values live until the call ends.
+    unsafe {
+        record::with_fields(datum, |tupdesc, _, values, nulls| {
+            shape.check_descriptor(tupdesc)?;
+            let mut fields = Vec::with_capacity(shape.fields.len());
+            for field in &shape.fields {
+                let value = match (nulls[field.attr], field.optional) {
+                    (true, true) => Val::Option(None),
+                    (true, false) => {
+                        return Err(PlWasmError::new(
+                            ErrorKind::NullValueNotAllowed,
+                            format!(
+                                "field {} of argument {argument} is NULL, and the component's record does not take option<...> there",
+                                field.name
+                            ),
+                        ));
+                    }
+                    (false, optional) => {
+                        let value = to_val(&field.shape, values[field.attr], argument)?;
+                        if optional { Val::Option(Some(Box::new(value))) } else { value }
+                    }
+                };
+                fields.push((field.name.clone(), value));
+            }
+            Ok(Val::Record(fields))
+        })
+    }
+}
+
+/// # Safety
+/// as for `to_val`, for a non-composite type `ty`.
+unsafe fn plain_to_val(ty: ValueType, datum: Datum, argument: usize) -> Result<Val> {
     if let ValueType::Scalar(scalar) = ty {
         return Ok(scalar_val(scalar, scalar::to_raw(scalar, datum)));
     }
@@ -143,12 +143,61 @@ fn push_le(scalar: ScalarType, raw: ValRaw, out: &mut Vec<u8>) {
     }
 }
 
-/// A component's result as a Datum of the SQL type `ty`, refusing what PostgreSQL would refuse.
+/// A component's result as a Datum of the shape's SQL type, refusing what PostgreSQL would refuse.
 ///
 /// # Safety
 /// Called with no wasm frames on the stack: builds the Datum in the current memory context, and
 /// PostgreSQL's input functions may raise.
-pub unsafe fn from_val(ty: ValueType, val: &Val) -> Result<Datum> {
+pub unsafe fn from_val(shape: &Shape, val: &Val) -> Result<Datum> {
+    let record = match shape {
+        // SAFETY: as this function's caller guarantees.
+        Shape::Plain(ty) => return unsafe { plain_from_val(*ty, val) },
+        Shape::Record(record) => record,
+    };
+    // SAFETY: the descriptor is pinned until released below; heap_form_tuple copies the values.
+    unsafe {
+        let tupdesc = pg_sys::lookup_rowtype_tupdesc(record.record.oid, record.record.typmod);
+        let mut values = vec![Datum::from(0); record.width()];
+        let mut nulls = vec![true; record.width()];
+        let datum =
+            record.check_descriptor(tupdesc).and_then(|()| fill_row(record, val, &mut values, &mut nulls)).map(|()| {
+                pgrx::htup::heap_tuple_get_datum(pg_sys::heap_form_tuple(
+                    tupdesc,
+                    values.as_mut_ptr(),
+                    nulls.as_mut_ptr(),
+                ))
+            });
+        pg_sys::DecrTupleDescRefCount(tupdesc);
+        datum
+    }
+}
+
+/// A WIT record's fields into a row's slots (`values` and `nulls`, one per attribute; attributes
+/// no field carries stay NULL).
+///
+/// # Safety
+/// as for `from_val`.
+pub unsafe fn fill_row(shape: &RecordShape, val: &Val, values: &mut [Datum], nulls: &mut [bool]) -> Result<()> {
+    let Val::Record(fields) = val else {
+        return Err(PlWasmError::new(ErrorKind::Trap, format!("the component returned {val:?} for a record")));
+    };
+    nulls.fill(true);
+    for (field, (_, value)) in shape.fields.iter().zip(fields) {
+        let value = match (field.optional, value) {
+            (true, Val::Option(None)) => continue,
+            (true, Val::Option(Some(inner))) => inner.as_ref(),
+            (_, value) => value,
+        };
+        // SAFETY: as this function's caller guarantees.
+        values[field.attr] = unsafe { from_val(&field.shape, value)? };
+        nulls[field.attr] = false;
+    }
+    Ok(())
+}
+
+/// # Safety
+/// as for `from_val`, for a non-composite type `ty`.
+unsafe fn plain_from_val(ty: ValueType, val: &Val) -> Result<Datum> {
     let mismatch = || PlWasmError::new(ErrorKind::Trap, format!("the component returned {val:?} for a {ty:?} result"));
     match (ty, val) {
         (ValueType::Scalar(scalar), val) => scalar::from_raw(scalar, raw_of(val).ok_or_else(mismatch)?),

@@ -2,6 +2,8 @@
 //! goes through the one seam (`guest::enter`), and the result comes back as the SQL type, following
 //! the plan the validator checked (function/component_check.rs).
 
+use crate::abi::set::{self, RowSink};
+use crate::abi::wit_shape::Shape;
 use crate::abi::wit_values;
 use crate::error::{ErrorKind, PlWasmError, Result};
 use crate::function::check::FunctionEntry;
@@ -44,6 +46,10 @@ impl ComponentSite {
         // SAFETY: fcinfo is valid and carries one argument per declared parameter.
         let args = unsafe { (*fcinfo).args.as_slice(plan.params.len()) };
         let in_function = |e: PlWasmError| e.in_function(&self.entry.display_name);
+        if plan.result.set {
+            // SAFETY: fcinfo is valid.
+            unsafe { set::check_caller_accepts(fcinfo) }.map_err(in_function)?;
+        }
         self.params.clear();
         for (i, (param, arg)) in plan.params.iter().zip(args).enumerate() {
             let value = match (arg.isnull, param.optional) {
@@ -51,7 +57,7 @@ impl ComponentSite {
                 (true, false) => return Err(in_function(null_argument(i + 1))),
                 (false, optional) => {
                     // SAFETY: a non-NULL argument of the declared type.
-                    let value = unsafe { wit_values::to_val(param.sql, arg.value, i + 1) }.map_err(in_function)?;
+                    let value = unsafe { wit_values::to_val(&param.shape, arg.value, i + 1) }.map_err(in_function)?;
                     if optional { Val::Option(Some(Box::new(value))) } else { value }
                 }
             };
@@ -61,7 +67,7 @@ impl ComponentSite {
         let stats = &self.entry.stats;
         match live.call_component(self.func, &self.params, &mut self.results, stats).map_err(in_function)? {
             Returned::Value | Returned::Null => {}
-            Returned::Exited if plan.result.sql.is_none() => return Ok(Datum::from(0)),
+            Returned::Exited if plan.result.shape.is_none() => return Ok(Datum::from(0)),
             Returned::Exited => return Err(in_function(Returned::exited_error())),
         }
         // A component's own failure leaves its instance as good as before.
@@ -117,7 +123,7 @@ unsafe fn result_datum(
     returned: Option<&Val>,
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Result<Datum> {
-    let result = plan.result;
+    let result = &plan.result;
     let mut value = returned;
     if result.fallible {
         match value {
@@ -125,20 +131,64 @@ unsafe fn result_datum(
             _ => return Err(PlWasmError::new(ErrorKind::Trap, "the component returned something other than a result")),
         }
     }
-    let Some(sql) = result.sql else { return Ok(Datum::from(0)) };
-    if result.optional {
-        match value {
-            Some(Val::Option(Some(inner))) => value = Some(inner.as_ref()),
-            _ => {
-                // SAFETY: fcinfo is valid.
-                unsafe { (*fcinfo).isnull = true };
-                return Ok(Datum::from(0));
-            }
-        }
-    }
+    let Some(shape) = &result.shape else { return Ok(Datum::from(0)) };
     let value = value.ok_or_else(|| PlWasmError::new(ErrorKind::Trap, "the component returned no value"))?;
+    if result.set {
+        let Val::List(rows) = value else {
+            return Err(PlWasmError::new(
+                ErrorKind::Trap,
+                "the component returned something other than a list of rows",
+            ));
+        };
+        // SAFETY: as this function's caller guarantees.
+        return unsafe { materialize(shape, result.optional, rows, fcinfo) };
+    }
+    let Some(value) = present(value, result.optional) else {
+        // SAFETY: fcinfo is valid.
+        unsafe { (*fcinfo).isnull = true };
+        return Ok(Datum::from(0));
+    };
     // SAFETY: as this function's caller guarantees.
-    unsafe { wit_values::from_val(sql, value) }
+    unsafe { wit_values::from_val(shape, value) }
+}
+
+/// The value inside an `option<T>` (None for `none`), or the value itself.
+fn present(value: &Val, optional: bool) -> Option<&Val> {
+    match (optional, value) {
+        (false, value) => Some(value),
+        (true, Val::Option(inner)) => inner.as_deref(),
+        (true, _) => None,
+    }
+}
+
+/// Each element of the returned list as a row of the call's result set: a record's fields as the
+/// row's columns, any other value as its one column; `none` as a row of NULLs.
+///
+/// # Safety
+/// as for `result_datum`.
+unsafe fn materialize(shape: &Shape, optional: bool, rows: &[Val], fcinfo: pg_sys::FunctionCallInfo) -> Result<Datum> {
+    // SAFETY: as this function's caller guarantees.
+    unsafe {
+        let mut sink = RowSink::begin(fcinfo)?;
+        if let Shape::Record(record) = shape {
+            record.check_descriptor(sink.tupdesc())?;
+        }
+        let width = sink.width();
+        let mut values = vec![Datum::from(0); width];
+        let mut nulls = vec![true; width];
+        for row in rows {
+            match (present(row, optional), shape) {
+                (None, _) => nulls.fill(true),
+                (Some(row), Shape::Record(record)) => wit_values::fill_row(record, row, &mut values, &mut nulls)?,
+                (Some(value), Shape::Plain(_)) => {
+                    values[0] = wit_values::from_val(shape, value)?;
+                    nulls[0] = false;
+                }
+            }
+            sink.put(&mut values, &mut nulls);
+        }
+        Ok(sink.finish(fcinfo))
+    }
 }
 
 fn null_argument(argument: usize) -> PlWasmError {

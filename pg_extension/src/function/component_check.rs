@@ -4,8 +4,8 @@
 
 use super::proc::ProcInfo;
 use super::signature::Signature;
-use crate::abi::types::{ReturnType, ValueType};
-use crate::abi::wit_values::{self, matches};
+use crate::abi::types::ReturnType;
+use crate::abi::wit_shape::{Mismatch, Shape, expected_text, shape_of, unwrap_option};
 use crate::error::{PlWasmError, Result};
 use crate::guest::component::CompiledComponent;
 use crate::guest::wit;
@@ -22,26 +22,26 @@ pub struct ComponentPlan {
 impl ComponentPlan {
     /// How many results the component function has: none for a void function, else one.
     pub fn result_count(&self) -> usize {
-        usize::from(self.result.sql.is_some() || self.result.fallible)
+        usize::from(self.result.shape.is_some() || self.result.fallible)
     }
 }
 
-/// One argument: its SQL type, and whether the component takes it as `option<T>` (so NULL is `none`).
-#[derive(Clone, Copy)]
+/// One argument: how it crosses, and whether the component takes it as `option<T>` (so NULL is `none`).
 pub struct WitParam {
-    pub sql: ValueType,
+    pub shape: Shape,
     pub optional: bool,
 }
 
 /// What the component gives back, and how SQL sees it.
-#[derive(Clone, Copy)]
 pub struct WitResult {
     /// None for a void function.
-    pub sql: Option<ValueType>,
-    /// `option<T>`: `none` is SQL NULL.
+    pub shape: Option<Shape>,
+    /// `option<T>` (for a set, each row's): `none` is SQL NULL.
     pub optional: bool,
     /// `result<T, string>`: `err(message)` is an ERROR carrying the message.
     pub fallible: bool,
+    /// `list<T>` for `SETOF` / `RETURNS TABLE`: each element is a row.
+    pub set: bool,
 }
 
 /// Check the export a function names against its declaration.
@@ -56,10 +56,6 @@ pub fn plan(
             .with_hint("Components can be ordinary functions for now; see docs/components.md."));
     }
     let export = component.find(requested, &info.proname)?;
-    let (ReturnType::Value(_) | ReturnType::Void) = signature.ret else {
-        return Err(PlWasmError::definition("set-returning functions cannot be components yet")
-            .with_hint("Return an array (list<T>) instead; see docs/components.md."));
-    };
     let found_params: Vec<Type> = export.ty.params().map(|(_, ty)| ty).collect();
     let found_results: Vec<Type> = export.ty.results().collect();
     let mut differences = Vec::new();
@@ -72,28 +68,30 @@ pub fn plan(
     }
     let mut params = Vec::with_capacity(signature.params.len());
     for (i, (&sql, found)) in signature.params.iter().zip(&found_params).enumerate() {
-        match param_of(sql, found) {
-            Some(param) => params.push(param),
-            None => differences.push(format!(
+        let (inner, optional) = unwrap_option(found);
+        match shape_of(sql, &inner) {
+            Ok(shape) => params.push(WitParam { shape, optional }),
+            Err(Mismatch(fields)) if fields.is_empty() => differences.push(format!(
                 "argument {}: the component takes {}, the SQL function passes {}",
                 i + 1,
                 wit::type_text(found),
                 expected_text(sql)
             )),
+            Err(Mismatch(fields)) => differences.push(format!("argument {}: {}", i + 1, fields.join(", "))),
         }
     }
-    let sql_result = match signature.ret {
-        ReturnType::Value(value) => Some(value),
-        _ => None,
-    };
-    let result = match result_of(sql_result, &found_results) {
-        Some(result) => Some(result),
-        None => {
+    let result = match result_of(signature.ret, &found_results) {
+        Ok(result) => Some(result),
+        Err(Mismatch(fields)) if fields.is_empty() => {
             differences.push(format!(
                 "result: the component returns {}, the SQL function needs {}",
                 results_text(&found_results),
-                sql_result.map_or("nothing".into(), expected_text)
+                return_text(signature.ret)
             ));
+            None
+        }
+        Err(Mismatch(fields)) => {
+            differences.push(format!("result: {}", fields.join(", ")));
             None
         }
     };
@@ -101,9 +99,9 @@ pub fn plan(
         return Ok((export.path.clone(), ComponentPlan { index: export.index, params, result }));
     }
     let wanted: Vec<String> = signature.params.iter().map(|&p| expected_text(p)).collect();
-    let wanted = match sql_result {
-        Some(ret) => format!("func({}) -> {}", wanted.join(", "), expected_text(ret)),
-        None => format!("func({})", wanted.join(", ")),
+    let wanted = match signature.ret {
+        ReturnType::Void => format!("func({})", wanted.join(", ")),
+        ret => format!("func({}) -> {}", wanted.join(", "), return_text(ret)),
     };
     Err(PlWasmError::definition(format!(
         "export \"{}\" is {}, but {} needs {wanted}",
@@ -115,8 +113,13 @@ pub fn plan(
     .with_hint("docs/components.md lists which WIT type each SQL type is."))
 }
 
-fn expected_text(sql: ValueType) -> String {
-    wit_values::wit_of(sql).unwrap_or_else(|| "(a type components cannot take yet)".into())
+/// What the SQL result needs, in WIT syntax: a set is a list of rows.
+fn return_text(ret: ReturnType) -> String {
+    match ret {
+        ReturnType::Void => "nothing".into(),
+        ReturnType::Value(sql) => expected_text(sql),
+        ReturnType::Set(sql) => format!("list<{}>", expected_text(sql)),
+    }
 }
 
 fn results_text(results: &[Type]) -> String {
@@ -127,32 +130,24 @@ fn results_text(results: &[Type]) -> String {
     }
 }
 
-/// `T` or `option<T>` for an argument of SQL type `sql`.
-fn param_of(sql: ValueType, found: &Type) -> Option<WitParam> {
-    match found {
-        Type::Option(option) if matches(sql, &option.ty()) => Some(WitParam { sql, optional: true }),
-        found if matches(sql, found) => Some(WitParam { sql, optional: false }),
-        _ => None,
-    }
-}
-
 /// `T`, `option<T>`, `result<T, string>` or `result<option<T>, string>` for a result of SQL type
-/// `sql`; nothing or `result<_, string>` for a void function.
-fn result_of(sql: Option<ValueType>, found: &[Type]) -> Option<WitResult> {
+/// `T`; `list<T>` or `list<option<T>>` (possibly in a `result`) for a set of `T`; nothing or
+/// `result<_, string>` for a void function.
+fn result_of(ret: ReturnType, found: &[Type]) -> std::result::Result<WitResult, Mismatch> {
+    let whole = || Mismatch(Vec::new());
     let (value, fallible) = match found {
         [] => (None, false),
         [Type::Result(result)] if result.err() == Some(Type::String) => (result.ok(), true),
         [one] => (Some(one.clone()), false),
-        _ => return None,
+        _ => return Err(whole()),
     };
-    match (sql, value) {
-        (None, None) => Some(WitResult { sql: None, optional: false, fallible }),
-        (Some(sql), Some(Type::Option(option))) if matches(sql, &option.ty()) => {
-            Some(WitResult { sql: Some(sql), optional: true, fallible })
-        }
-        (Some(sql), Some(value)) if matches(sql, &value) => {
-            Some(WitResult { sql: Some(sql), optional: false, fallible })
-        }
-        _ => None,
-    }
+    let (sql, value, set) = match (ret, value) {
+        (ReturnType::Void, None) => return Ok(WitResult { shape: None, optional: false, fallible, set: false }),
+        (ReturnType::Value(sql), Some(value)) => (sql, value, false),
+        (ReturnType::Set(sql), Some(Type::List(rows))) => (sql, rows.ty(), true),
+        _ => return Err(whole()),
+    };
+    let (inner, optional) = unwrap_option(&value);
+    let shape = shape_of(sql, &inner)?;
+    Ok(WitResult { shape: Some(shape), optional, fallible, set })
 }

@@ -53,6 +53,47 @@ FROM series;
 SELECT count(*) AS rows, count(*) FILTER (WHERE add(i, i * 7) <> i + i * 7) AS mismatches
 FROM generate_series(1, 100000) AS i;
 
+-- record <-> composite type, fields matched by name in any order (kebab-case is snake_case), a
+-- dropped attribute skipped; option<T> fields take and give NULLs.
+CREATE TYPE reading AS (note text, sensor text, value float8);
+CREATE TYPE summary AS (count bigint, junk int, mean float8, minimum float8, maximum float8);
+ALTER TYPE summary DROP ATTRIBUTE junk;
+CREATE FUNCTION summarize(v float8[]) RETURNS summary IMMUTABLE STRICT LANGUAGE wasm AS 'polyglot_rust';
+CREATE FUNCTION summarize_out(v float8[], OUT count bigint, OUT mean float8, OUT minimum float8,
+    OUT maximum float8) STRICT LANGUAGE wasm AS 'polyglot_rust:summarize';
+CREATE FUNCTION scale_reading(r reading, factor float8) RETURNS reading STRICT LANGUAGE wasm
+    AS 'polyglot_rust';
+SELECT * FROM summarize(ARRAY[3, 1, 2]::float8[]);
+SELECT * FROM summarize('{}');
+SELECT (summarize_out(ARRAY[1.5, 2.5]::float8[])).*;
+SELECT scale_reading(ROW('hot', 's1', 20), 2), scale_reading(ROW(NULL, 's2', 1.5), -1);
+SELECT (scale_reading(ROW('cold', 's3', 4), 0.25)).note;
+-- A NULL where the WIT field is not an option<T>.
+SELECT scale_reading(ROW('x', NULL, 1), 1);
+
+-- list<T> <-> SETOF T, list<record> <-> RETURNS TABLE or SETOF a composite type, in FROM and in the
+-- select list.
+CREATE FUNCTION words(s text) RETURNS SETOF text STRICT LANGUAGE wasm AS 'polyglot_rust';
+CREATE FUNCTION word_positions(s text) RETURNS TABLE (ordinal int, word text, characters int) STRICT
+    LANGUAGE wasm AS 'polyglot_rust';
+CREATE TYPE word_position AS (word text, ordinal int, characters int);
+CREATE FUNCTION word_positions_t(s text) RETURNS SETOF word_position STRICT LANGUAGE wasm
+    AS 'polyglot_rust:word-positions';
+SELECT * FROM words('  the quick  brown fox ');
+SELECT count(*) AS none FROM words('   ');
+SELECT * FROM word_positions('año  mañana ok');
+SELECT * FROM word_positions_t('x yz') ORDER BY ordinal DESC;
+SELECT words('a b') AS word, 1 AS one;
+SELECT count(*) AS rows, sum(length(w)) AS characters
+FROM generate_series(1, 2000) AS i, words(repeat('ab ', i % 50)) AS w;
+
+-- A composite type altered after the function was prepared in this session is refused, not
+-- misread; the function is checked again when it is replaced.
+ALTER TYPE summary ADD ATTRIBUTE median float8;
+SELECT * FROM summarize(ARRAY[1]::float8[]);
+CREATE OR REPLACE FUNCTION summarize(v float8[]) RETURNS summary IMMUTABLE STRICT LANGUAGE wasm
+    AS 'polyglot_rust';
+
 -- Every limit holds as for core modules, and the backend keeps serving after each.
 SELECT trap_if(false);
 SELECT trap_if(true);
@@ -79,7 +120,11 @@ CREATE FUNCTION upper_b(s text) RETURNS bytea LANGUAGE wasm AS 'polyglot_rust:up
 CREATE FUNCTION byte_length_big(s text) RETURNS bigint LANGUAGE wasm AS 'polyglot_rust:byte-length';
 CREATE FUNCTION missing(int) RETURNS int LANGUAGE wasm AS 'polyglot_rust';
 CREATE FUNCTION wrong_interface(text) RETURNS text LANGUAGE wasm AS 'polyglot_rust:nope#upper';
-CREATE FUNCTION set_of(int) RETURNS SETOF int LANGUAGE wasm AS 'polyglot_rust:add';
+CREATE FUNCTION set_of(int, int) RETURNS SETOF int LANGUAGE wasm AS 'polyglot_rust:add';
+CREATE FUNCTION words_int(s text) RETURNS SETOF int LANGUAGE wasm AS 'polyglot_rust:words';
+CREATE TYPE reading_wrong AS (sensor text, value int, place text);
+CREATE FUNCTION scale_wrong(r reading_wrong, f float8) RETURNS reading LANGUAGE wasm
+    AS 'polyglot_rust:scale-reading';
 -- A plain (non-option) parameter cannot take NULL: declare the function STRICT.
 CREATE FUNCTION add_lax(a int, b int) RETURNS int LANGUAGE wasm AS 'polyglot_rust:add';
 SELECT add_lax(1, NULL);
@@ -92,6 +137,42 @@ CREATE FUNCTION twice(x bigint) RETURNS bigint IMMUTABLE STRICT LANGUAGE wasm AS
   (func (export "twice") (param "x" s64) (result s64) (canon lift (core func $i "twice"))))
 $$;
 SELECT twice(21), twice(-4);
+-- Arrays of dates and timestamps are lists of PostgreSQL's day and microsecond counts (a WAT
+-- component with its own bump allocator, reset after each call).
+CREATE FUNCTION day_microsecond_sum(days date[], times timestamptz[]) RETURNS bigint STRICT
+LANGUAGE wasm AS $$
+(component
+  (core module $m
+    (memory (export "memory") 1)
+    (global $next (mut i32) (i32.const 1024))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $next) (i32.const 7)) (i32.const -8)))
+      (global.set $next (i32.add (local.get $p) (local.get 3)))
+      (local.get $p))
+    (func (export "sum") (param $d i32) (param $nd i32) (param $t i32) (param $nt i32) (result i64)
+      (local $s i64)
+      (block $done (loop $next
+        (br_if $done (i32.eqz (local.get $nd)))
+        (local.set $s (i64.add (local.get $s) (i64.extend_i32_s (i32.load (local.get $d)))))
+        (local.set $d (i32.add (local.get $d) (i32.const 4)))
+        (local.set $nd (i32.sub (local.get $nd) (i32.const 1)))
+        (br $next)))
+      (block $done (loop $next
+        (br_if $done (i32.eqz (local.get $nt)))
+        (local.set $s (i64.add (local.get $s) (i64.load (local.get $t))))
+        (local.set $t (i32.add (local.get $t) (i32.const 8)))
+        (local.set $nt (i32.sub (local.get $nt) (i32.const 1)))
+        (br $next)))
+      (global.set $next (i32.const 1024))
+      (local.get $s)))
+  (core instance $i (instantiate $m))
+  (func (export "day-microsecond-sum") (param "days" (list s32)) (param "times" (list s64)) (result s64)
+    (canon lift (core func $i "sum") (memory (core memory $i "memory"))
+      (realloc (core func $i "realloc")))))
+$$;
+-- 10 + 2 - 1 days, 1,000,000 + 500,000 microseconds.
+SELECT day_microsecond_sum(ARRAY['2000-01-11', '2000-01-03', '1999-12-31']::date[],
+                           ARRAY['2000-01-01 00:00:01+00', '2000-01-01 00:00:00.5+00']::timestamptz[]);
 -- A component that imports something plwasm does not provide is refused when it is created.
 CREATE FUNCTION needs_host(x int) RETURNS int LANGUAGE wasm AS $$
 (component

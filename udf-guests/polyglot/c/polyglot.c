@@ -97,6 +97,88 @@ int64_t exports_library_hoard(int32_t mebibytes) {
     return held;
 }
 
+void exports_library_summarize(library_list_f64_t *values, library_summary_t *ret) {
+    size_t n = values->len;
+    ret->count = (int64_t)n;
+    ret->mean.is_some = ret->minimum.is_some = ret->maximum.is_some = n > 0;
+    if (n > 0) {
+        double sum = 0.0, lo = values->ptr[0], hi = values->ptr[0];
+        for (size_t i = 0; i < n; i++) {
+            double v = values->ptr[i];
+            sum += v;
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+        ret->mean.val = sum / (double)n;
+        ret->minimum.val = lo;
+        ret->maximum.val = hi;
+    }
+    library_list_f64_free(values);
+}
+
+void exports_library_scale_reading(library_reading_t *r, double factor, library_reading_t *ret) {
+    static const char suffix[] = " (scaled)";
+    ret->sensor = r->sensor;  // ownership passes to the result
+    ret->value = r->value * factor;
+    ret->note.is_some = r->note.is_some;
+    if (r->note.is_some) {
+        size_t len = r->note.val.len, extra = sizeof suffix - 1;
+        ret->note.val.ptr = malloc(len + extra);
+        memcpy(ret->note.val.ptr, r->note.val.ptr, len);
+        memcpy(ret->note.val.ptr + len, suffix, extra);
+        ret->note.val.len = len + extra;
+        library_string_free(&r->note.val);
+    }
+}
+
+// Calls `found(start, length, index, context)` for each run of bytes between spaces; returns the count.
+static size_t each_word(const library_string_t *s, void (*found)(const uint8_t *, size_t, size_t, void *),
+                        void *context) {
+    size_t count = 0, i = 0, n = s->len;
+    while (i < n) {
+        while (i < n && s->ptr[i] == ' ') i++;
+        size_t start = i;
+        while (i < n && s->ptr[i] != ' ') i++;
+        if (i > start) {
+            if (found) found(s->ptr + start, i - start, count, context);
+            count++;
+        }
+    }
+    return count;
+}
+
+static void copy_word(const uint8_t *start, size_t len, size_t index, void *context) {
+    library_string_t *word = &((library_string_t *)context)[index];
+    word->ptr = malloc(len);
+    memcpy(word->ptr, start, len);
+    word->len = len;
+}
+
+void exports_library_words(library_string_t *s, library_list_string_t *ret) {
+    ret->len = each_word(s, NULL, NULL);
+    ret->ptr = malloc((ret->len ? ret->len : 1) * sizeof(library_string_t));
+    each_word(s, copy_word, ret->ptr);
+    library_string_free(s);
+}
+
+static void place_word(const uint8_t *start, size_t len, size_t index, void *context) {
+    library_word_position_t *entry = &((library_word_position_t *)context)[index];
+    entry->ordinal = (int32_t)index + 1;
+    copy_word(start, len, 0, &entry->word);
+    int32_t characters = 0;
+    for (size_t i = 0; i < len; i++) {
+        characters += (start[i] & 0xC0) != 0x80;  // count every byte that starts a UTF-8 sequence
+    }
+    entry->characters = characters;
+}
+
+void exports_library_word_positions(library_string_t *s, library_list_word_position_t *ret) {
+    ret->len = each_word(s, NULL, NULL);
+    ret->ptr = malloc((ret->len ? ret->len : 1) * sizeof(library_word_position_t));
+    each_word(s, place_word, ret->ptr);
+    library_string_free(s);
+}
+
 void exports_library_probe_sandbox(library_string_t *ret) {
     char found[256];
     FILE *passwd = fopen("/etc/passwd", "r");

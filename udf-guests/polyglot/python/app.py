@@ -4,7 +4,7 @@ import os
 
 import wit_world
 from componentize_py_types import Err
-from wit_world import exports
+from wit_world import Reading, Summary, WordPosition, exports
 
 
 class WitWorld(wit_world.WitWorld):
@@ -46,6 +46,24 @@ class WitWorld(wit_world.WitWorld):
     def hoard(self, mebibytes: int) -> int:
         kept = [bytearray(1 << 20) for _ in range(mebibytes)]
         return sum(len(block) for block in kept)
+
+    def summarize(self, values: list[float]) -> Summary:
+        if not values:
+            return Summary(0, None, None, None)
+        total = 0.0
+        for value in values:  # in order, as the other languages do (sum() compensates)
+            total += value
+        return Summary(len(values), total / len(values), min(values), max(values))
+
+    def scale_reading(self, r: Reading, factor: float) -> Reading:
+        note = None if r.note is None else r.note + " (scaled)"
+        return Reading(r.sensor, r.value * factor, note)
+
+    def words(self, s: str) -> list[str]:
+        return [word for word in s.split(" ") if word]
+
+    def word_positions(self, s: str) -> list[WordPosition]:
+        return [WordPosition(i + 1, word, len(word)) for i, word in enumerate(self.words(s))]
 
     def probe_sandbox(self) -> str:
         try:

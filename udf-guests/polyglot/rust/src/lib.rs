@@ -59,6 +59,38 @@ impl Guest for Library {
         std::hint::black_box(&kept).iter().map(|v| v.len() as i64).sum()
     }
 
+    fn summarize(values: Vec<f64>) -> Summary {
+        let mut sum = 0.0;
+        let (mut minimum, mut maximum): (Option<f64>, Option<f64>) = (None, None);
+        for &value in &values {
+            sum += value;
+            minimum = Some(minimum.map_or(value, |m| if value < m { value } else { m }));
+            maximum = Some(maximum.map_or(value, |m| if value > m { value } else { m }));
+        }
+        let count = values.len();
+        Summary { count: count as i64, mean: (count > 0).then(|| sum / count as f64), minimum, maximum }
+    }
+
+    fn scale_reading(r: Reading, factor: f64) -> Reading {
+        Reading { sensor: r.sensor, value: r.value * factor, note: r.note.map(|note| note + " (scaled)") }
+    }
+
+    fn words(s: String) -> Vec<String> {
+        s.split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect()
+    }
+
+    fn word_positions(s: String) -> Vec<WordPosition> {
+        s.split(' ')
+            .filter(|w| !w.is_empty())
+            .enumerate()
+            .map(|(i, w)| WordPosition {
+                ordinal: i as i32 + 1,
+                word: w.to_string(),
+                characters: w.chars().count() as i32,
+            })
+            .collect()
+    }
+
     fn probe_sandbox() -> String {
         let file = match std::fs::read_to_string("/etc/passwd") {
             Ok(_) => "file: read".to_string(),
