@@ -42,6 +42,21 @@ class Workload:
     rows: int = 0  # for nanoseconds per row
 
 
+def component_aggregates():
+    """The polyglot library's `stats.moments` resource as a batched stddev aggregate, in each language."""
+    sql = []
+    for language in ("rust", "python", "c"):
+        module = f"polyglot_{language}"
+        sql.append(f"""
+CREATE FUNCTION {language}_moments_push(internal, float8) RETURNS internal PARALLEL SAFE LANGUAGE wasm
+AS '{module}:moments.push';
+CREATE FUNCTION {language}_moments_stddev(internal) RETURNS float8 PARALLEL SAFE LANGUAGE wasm
+AS '{module}:moments.stddev';
+CREATE AGGREGATE {language}_component_stddev(float8) (SFUNC = {language}_moments_push, STYPE = internal,
+    FINALFUNC = {language}_moments_stddev);""")
+    return "\n".join(sql)
+
+
 def setup_sql(size, python):
     """Functions of every contender (PL/Python's only if `python`), and the data, for one run's sizes."""
     texts = "\n".join(
@@ -56,6 +71,9 @@ INSERT INTO texts_{n} SELECT i, substr(repeat(md5(i::text), {max(1, n // 32)}), 
 CREATE TABLE ints AS SELECT i FROM generate_series(1, {size['scalar_rows']}) AS i;
 CREATE TABLE component_ints AS SELECT i FROM generate_series(1, {size['component_rows']}) AS i;
 CREATE TABLE floats AS SELECT sin(i) * 10 AS x FROM generate_series(1, {size['float_rows']}) AS i;
+CREATE TABLE component_floats AS SELECT 100 * sin(i / 10.0) + (i % 7) AS x
+    FROM generate_series(1, {size['component_rows']}) AS i;
+{component_aggregates()}
 {texts}
 CREATE TABLE series AS SELECT i, 100 * sin(i / 10.0) + (i % 7) AS x FROM generate_series(1, {size['series_len']}) AS i;
 CREATE TABLE arr AS SELECT array_agg(x ORDER BY i) AS xs FROM series;
@@ -360,6 +378,18 @@ def workloads(size):
             [Target("components: Rust component ÷ core ABI (float8[])", "Rust component", "wasm core ABI (Rust SDK)",
                     2.0, True)],
             tolerance=1e-9),
+        Workload(
+            "component_aggregate", f"components: a batched stddev over {size['component_rows']:,} float8 rows, "
+            "a component's resource in each language against the core ABI and the built-in", "query",
+            [Contender("built-in stddev_samp", "builtin", "SELECT stddev_samp(x) FROM component_floats;"),
+             Contender("wasm core ABI (ts_stddev)", "wasm", "SELECT ts_stddev(x) FROM component_floats;"),
+             Contender("Rust component", "wasm", "SELECT rust_component_stddev(x) FROM component_floats;"),
+             Contender("C component", "wasm", "SELECT c_component_stddev(x) FROM component_floats;"),
+             Contender("Python component", "wasm", "SELECT python_component_stddev(x) FROM component_floats;")],
+            "wasm core ABI (ts_stddev)",
+            [Target("components: Python component ÷ Rust component (batched aggregate)", "Python component",
+                    "Rust component", 5.0, True)],
+            tolerance=1e-9, rows=size["component_rows"]),
         Workload(
             "sdk_scalar", f"SDK cost: add over {scalar_rows:,} int rows, the SDK against hand-written WAT", "query",
             [Contender("hand-written WAT", "wasm", "SELECT sum(hand_add(i, 1)) FROM ints;"),

@@ -39,6 +39,24 @@ fn declare(client: &mut postgres::Client, module: &str) {
             CREATE FUNCTION words_{module}(text) RETURNS SETOF text STRICT LANGUAGE wasm AS '{module}:words';
             CREATE FUNCTION word_positions_{module}(text) RETURNS TABLE (ordinal int, word text, characters int)
                 STRICT LANGUAGE wasm AS '{module}:word-positions';
+            CREATE FUNCTION push_{module}(internal, float8) RETURNS internal LANGUAGE wasm AS '{module}:moments.push';
+            CREATE FUNCTION retract_{module}(internal, float8) RETURNS internal LANGUAGE wasm
+                AS '{module}:moments.retract';
+            CREATE FUNCTION merge_{module}(internal, internal) RETURNS internal LANGUAGE wasm AS '{module}:moments.merge';
+            CREATE FUNCTION serialize_{module}(internal) RETURNS bytea STRICT LANGUAGE wasm
+                AS '{module}:moments.serialize';
+            CREATE FUNCTION deserialize_{module}(bytea, internal) RETURNS internal STRICT LANGUAGE wasm
+                AS '{module}:moments.deserialize';
+            CREATE FUNCTION mean_of_{module}(internal) RETURNS float8 LANGUAGE wasm AS '{module}:moments.mean';
+            CREATE FUNCTION stddev_of_{module}(internal) RETURNS float8 LANGUAGE wasm AS '{module}:moments.stddev';
+            CREATE AGGREGATE mean_{module}(float8) (SFUNC = push_{module}, STYPE = internal,
+                COMBINEFUNC = merge_{module}, SERIALFUNC = serialize_{module}, DESERIALFUNC = deserialize_{module},
+                FINALFUNC = mean_of_{module}, PARALLEL = SAFE, MSFUNC = push_{module}, MINVFUNC = retract_{module},
+                MSTYPE = internal, MFINALFUNC = mean_of_{module});
+            CREATE AGGREGATE stddev_{module}(float8) (SFUNC = push_{module}, STYPE = internal,
+                COMBINEFUNC = merge_{module}, SERIALFUNC = serialize_{module}, DESERIALFUNC = deserialize_{module},
+                FINALFUNC = stddev_of_{module}, PARALLEL = SAFE, MSFUNC = push_{module}, MINVFUNC = retract_{module},
+                MSTYPE = internal, MFINALFUNC = stddev_of_{module});
             "#
         ))
         .unwrap_or_else(|e| panic!("declaring {module}'s functions: {e}"));
@@ -48,6 +66,14 @@ fn declare(client: &mut postgres::Client, module: &str) {
 /// needs them.
 const RECORD_TYPES: &str = "CREATE TYPE reading AS (sensor text, value float8, note text);
      CREATE TYPE summary AS (count bigint, mean float8, minimum float8, maximum float8);";
+
+/// A fresh database with the composite types, and a connection to it.
+fn polyglot_database(name: &str) -> (String, postgres::Client) {
+    let db = fresh_database(name);
+    let mut client = connect(&db);
+    client.batch_execute(RECORD_TYPES).unwrap();
+    (db, client)
+}
 
 fn count(client: &mut postgres::Client, sql: &str) -> i64 {
     client
@@ -64,9 +90,7 @@ fn error_of(client: &mut postgres::Client, sql: &str) -> (String, String) {
 
 #[test]
 fn every_language_gives_the_sdks_answers_over_the_same_data() {
-    let db = fresh_database("it_polyglot_answers");
-    let mut c = connect(&db);
-    c.batch_execute(RECORD_TYPES).unwrap();
+    let (db, mut c) = polyglot_database("it_polyglot_answers");
     c.batch_execute(
         "CREATE FUNCTION rolling_mean(float8[], int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE wasm AS 'timeseries';
          CREATE TABLE rows AS SELECT i, (i * 7919) % 100003 - 50000 AS j,
@@ -129,9 +153,7 @@ fn every_language_gives_the_sdks_answers_over_the_same_data() {
 
 #[test]
 fn every_language_gives_the_same_records_and_sets() {
-    let db = fresh_database("it_polyglot_rows");
-    let mut c = connect(&db);
-    c.batch_execute(RECORD_TYPES).unwrap();
+    let (db, mut c) = polyglot_database("it_polyglot_rows");
     c.batch_execute(
         "CREATE TABLE rows AS SELECT i, (i * 7919) % 100003 - 50000 AS j,
              md5(i::text) || CASE WHEN i % 3 = 0 THEN '  straße ñ ' ELSE ' x' END || ' ' || i AS t
@@ -190,10 +212,78 @@ fn every_language_gives_the_same_records_and_sets() {
 }
 
 #[test]
+fn every_language_aggregates_as_postgres_does() {
+    let (db, mut c) = polyglot_database("it_polyglot_aggregates");
+    c.batch_execute(
+        "CREATE TABLE readings AS SELECT i, i % 1000 AS g, CASE WHEN i % 101 = 0 THEN NULL ELSE sin(i) * 100 + i % 17 END AS x
+         FROM generate_series(1, 100000) AS i;
+         ANALYZE readings;",
+    )
+    .unwrap();
+    let within = |guest: &str, postgres: &str| format!("abs({guest} - {postgres}) > 1e-12 * abs({postgres})");
+    for module in LANGUAGES {
+        declare(&mut c, module);
+        // 1,000 groups of 100 rows, each group's statistics as PostgreSQL's and as the Rust guest's.
+        let differing = count(
+            &mut c,
+            &format!(
+                "SELECT count(*) FROM (SELECT g, mean_{module}(x) AS m, stddev_{module}(x) AS s, avg(x) AS a,
+                                              stddev_samp(x) AS d, mean_polyglot_rust(x) AS rm, stddev_polyglot_rust(x) AS rs
+                                       FROM readings GROUP BY g) AS r
+                 WHERE {} OR {} OR {} OR {}",
+                within("m", "a"),
+                within("s", "d"),
+                within("m", "rm"),
+                within("s", "rs")
+            ),
+        );
+        assert_eq!(differing, 0, "{module}: groups whose statistics differ");
+        // The whole table in parallel: workers serialize, the leader deserializes and merges.
+        c.batch_execute(
+            "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+             SET max_parallel_workers_per_gather = 2;",
+        )
+        .unwrap();
+        let plan: Vec<String> = c
+            .query(&format!("EXPLAIN (COSTS OFF) SELECT stddev_{module}(x) FROM readings"), &[])
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert!(plan.iter().any(|line| line.contains("Partial Aggregate")), "{module}: {plan:?}");
+        let differing = count(
+            &mut c,
+            &format!(
+                "SELECT count(*) FROM (SELECT mean_{module}(x) AS m, stddev_{module}(x) AS s, avg(x) AS a,
+                                              stddev_samp(x) AS d FROM readings) AS r
+                 WHERE {} OR {}",
+                within("m", "a"),
+                within("s", "d")
+            ),
+        );
+        c.batch_execute("RESET ALL").unwrap();
+        assert_eq!(differing, 0, "{module}: the parallel whole-table statistics differ from PostgreSQL's");
+        // A moving frame retracts rows; NULLs are skipped.
+        let differing = count(
+            &mut c,
+            &format!(
+                "SELECT count(*) FROM (SELECT mean_{module}(x) OVER w AS m, avg(x) OVER w AS a FROM readings
+                                       WHERE i <= 5000 WINDOW w AS (ORDER BY i ROWS BETWEEN 9 PRECEDING AND CURRENT ROW)) AS f
+                 WHERE abs(m - a) > 1e-9 * abs(a)"
+            ),
+        );
+        assert_eq!(differing, 0, "{module}: moving means differ");
+        let empty: Option<f64> =
+            c.query_one(&format!("SELECT mean_{module}(x) FROM readings WHERE false"), &[]).unwrap().get(0);
+        assert_eq!(empty, None, "{module}: no rows, no mean");
+    }
+    drop(c);
+    drop_database(&db);
+}
+
+#[test]
 fn every_language_fails_cleanly_and_the_backend_keeps_serving() {
-    let db = fresh_database("it_polyglot_failures");
-    let mut c = connect(&db);
-    c.batch_execute(RECORD_TYPES).unwrap();
+    let (db, mut c) = polyglot_database("it_polyglot_failures");
     let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
     for module in LANGUAGES {
         declare(&mut c, module);
@@ -237,9 +327,7 @@ fn every_language_fails_cleanly_and_the_backend_keeps_serving() {
 
 #[test]
 fn every_language_finds_the_sandbox_closed() {
-    let db = fresh_database("it_polyglot_sandbox");
-    let mut c = connect(&db);
-    c.batch_execute(RECORD_TYPES).unwrap();
+    let (db, mut c) = polyglot_database("it_polyglot_sandbox");
     for module in LANGUAGES {
         declare(&mut c, module);
         let found: String = c.query_one(&format!("SELECT probe_sandbox_{module}()"), &[]).unwrap().get(0);

@@ -86,14 +86,17 @@ unsafe fn plain_to_val(ty: ValueType, datum: Datum, argument: usize) -> Result<V
                 .map_err(|_| PlWasmError::new(ErrorKind::NotSupported, "components take text in UTF-8 only"))?,
         ),
         ValueType::Bytea => Val::List(bytes.iter().map(|b| Val::U8(*b)).collect()),
-        ValueType::Array(element) => Val::List(
-            bytes
-                .chunks_exact(element.size)
-                .map(|chunk| scalar_val(element.scalar, raw_from_le(element.scalar, chunk)))
-                .collect(),
-        ),
+        ValueType::Array(element) => list_of(element.scalar, bytes),
         ValueType::Scalar(_) | ValueType::Record(_) => unreachable!("checked when the function was built"),
     })
+}
+
+/// Values laid out as PostgreSQL stores array elements (and as aggregate batches buffer them), as a
+/// WIT list.
+pub fn list_of(scalar: ScalarType, bytes: &[u8]) -> Val {
+    Val::List(
+        bytes.chunks_exact(scalar.byte_size()).map(|chunk| scalar_val(scalar, raw_from_le(scalar, chunk))).collect(),
+    )
 }
 
 fn staged_bytes(staged: &Staged) -> &[u8] {

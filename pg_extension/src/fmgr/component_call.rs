@@ -2,8 +2,9 @@
 //! goes through the one seam (`guest::enter`), and the result comes back as the SQL type, following
 //! the plan the validator checked (function/component_check.rs).
 
-use crate::abi::set::{self, RowSink};
-use crate::abi::wit_shape::Shape;
+use super::aggregate::{self, BatchFunc, KnownState};
+use super::component_result::{failure, result_datum};
+use crate::abi::set;
 use crate::abi::wit_values;
 use crate::error::{ErrorKind, PlWasmError, Result};
 use crate::function::check::FunctionEntry;
@@ -14,6 +15,7 @@ use crate::guest::instances;
 use pgrx::pg_sys::{self, Datum, Oid};
 use std::cell::RefCell;
 use std::rc::Rc;
+use wasmtime::ValRaw;
 use wasmtime::component::{Func, Val};
 
 /// What one call site of a component function keeps between rows.
@@ -24,13 +26,26 @@ pub(crate) struct ComponentSite {
     func: Func,
     params: Vec<Val>,
     results: Vec<Val>,
+    /// For aggregate support functions: the state pointer checked last.
+    known_state: KnownState,
+    /// Unused by components; the aggregate path's core calls lend their slots through the same struct.
+    no_slots: Vec<ValRaw>,
 }
 
 impl ComponentSite {
     pub fn new(entry: Rc<FunctionEntry>, role: Oid) -> Result<ComponentSite> {
         let (instance, func) = bind(&entry, role)?;
         let results = vec![Val::Bool(false); entry.component.as_ref().map_or(0, ComponentPlan::result_count)];
-        Ok(ComponentSite { entry, role, instance, func, params: Vec::new(), results })
+        Ok(ComponentSite {
+            entry,
+            role,
+            instance,
+            func,
+            params: Vec::new(),
+            results,
+            known_state: KnownState::default(),
+            no_slots: Vec::new(),
+        })
     }
 
     /// One call.
@@ -41,6 +56,18 @@ impl ComponentSite {
         if role != self.role || self.instance.borrow().discarded {
             (self.instance, self.func) = bind(&self.entry, role)?;
             self.role = role;
+        }
+        if let Some(support) = &self.entry.signature.support {
+            let caller = aggregate::Caller {
+                entry: &self.entry,
+                instance: &self.instance,
+                func: BatchFunc::Component(self.func),
+                role,
+                slots: &mut self.no_slots,
+                known: &mut self.known_state,
+            };
+            // SAFETY: as this function's caller guarantees.
+            return unsafe { aggregate::invoke(caller, support, fcinfo) };
         }
         let plan = self.entry.component.as_ref().expect("a component entry has a plan");
         // SAFETY: fcinfo is valid and carries one argument per declared parameter.
@@ -97,98 +124,6 @@ fn bind(entry: &FunctionEntry, role: Oid) -> Result<(Rc<RefCell<LiveInstance>>, 
         in_function(PlWasmError::definition(format!("export \"{}\" is missing from the instance", entry.export)))
     })?;
     Ok((instance, func))
-}
-
-/// The message of a `result<T, string>` that came back as `err(message)`.
-fn failure(plan: &ComponentPlan, returned: Option<&Val>) -> Option<String> {
-    if !plan.result.fallible {
-        return None;
-    }
-    match returned {
-        Some(Val::Result(Err(Some(message)))) => match message.as_ref() {
-            Val::String(message) => Some(message.clone()),
-            other => Some(format!("{other:?}")),
-        },
-        Some(Val::Result(Err(None))) => Some("the component returned an error".into()),
-        _ => None,
-    }
-}
-
-/// The SQL result from what the component returned (an `ok` one, for `result<T, string>`).
-///
-/// # Safety
-/// No wasm frames are on the stack; fcinfo is valid.
-unsafe fn result_datum(
-    plan: &ComponentPlan,
-    returned: Option<&Val>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Result<Datum> {
-    let result = &plan.result;
-    let mut value = returned;
-    if result.fallible {
-        match value {
-            Some(Val::Result(Ok(ok))) => value = ok.as_deref(),
-            _ => return Err(PlWasmError::new(ErrorKind::Trap, "the component returned something other than a result")),
-        }
-    }
-    let Some(shape) = &result.shape else { return Ok(Datum::from(0)) };
-    let value = value.ok_or_else(|| PlWasmError::new(ErrorKind::Trap, "the component returned no value"))?;
-    if result.set {
-        let Val::List(rows) = value else {
-            return Err(PlWasmError::new(
-                ErrorKind::Trap,
-                "the component returned something other than a list of rows",
-            ));
-        };
-        // SAFETY: as this function's caller guarantees.
-        return unsafe { materialize(shape, result.optional, rows, fcinfo) };
-    }
-    let Some(value) = present(value, result.optional) else {
-        // SAFETY: fcinfo is valid.
-        unsafe { (*fcinfo).isnull = true };
-        return Ok(Datum::from(0));
-    };
-    // SAFETY: as this function's caller guarantees.
-    unsafe { wit_values::from_val(shape, value) }
-}
-
-/// The value inside an `option<T>` (None for `none`), or the value itself.
-fn present(value: &Val, optional: bool) -> Option<&Val> {
-    match (optional, value) {
-        (false, value) => Some(value),
-        (true, Val::Option(inner)) => inner.as_deref(),
-        (true, _) => None,
-    }
-}
-
-/// Each element of the returned list as a row of the call's result set: a record's fields as the
-/// row's columns, any other value as its one column; `none` as a row of NULLs.
-///
-/// # Safety
-/// as for `result_datum`.
-unsafe fn materialize(shape: &Shape, optional: bool, rows: &[Val], fcinfo: pg_sys::FunctionCallInfo) -> Result<Datum> {
-    // SAFETY: as this function's caller guarantees.
-    unsafe {
-        let mut sink = RowSink::begin(fcinfo)?;
-        if let Shape::Record(record) = shape {
-            record.check_descriptor(sink.tupdesc())?;
-        }
-        let width = sink.width();
-        let mut values = vec![Datum::from(0); width];
-        let mut nulls = vec![true; width];
-        for row in rows {
-            match (present(row, optional), shape) {
-                (None, _) => nulls.fill(true),
-                (Some(row), Shape::Record(record)) => wit_values::fill_row(record, row, &mut values, &mut nulls)?,
-                (Some(value), Shape::Plain(_)) => {
-                    values[0] = wit_values::from_val(shape, value)?;
-                    nulls[0] = false;
-                }
-            }
-            sink.put(&mut values, &mut nulls);
-        }
-        Ok(sink.finish(fcinfo))
-    }
 }
 
 fn null_argument(argument: usize) -> PlWasmError {

@@ -175,7 +175,7 @@ impl CallSite {
             let caller = aggregate::Caller {
                 entry: &self.entry,
                 instance: &self.instance,
-                func: self.func,
+                func: aggregate::BatchFunc::Core(self.func),
                 role,
                 slots: &mut self.slots,
                 known: &mut self.known_state,

@@ -4,6 +4,7 @@
 pub mod aggregate;
 mod code_cache;
 mod component_call;
+mod component_result;
 pub mod handler;
 pub mod inline;
 mod stats;

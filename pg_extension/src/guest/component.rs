@@ -39,6 +39,32 @@ impl ComponentExport {
         format!("{}: {}", self.path, wit::func_text(&self.ty))
     }
 
+    /// For a resource's method or static function (`[method]moments.push`), the resource and the
+    /// member (`moments`, `push`).
+    pub fn resource_member(&self) -> Option<(&str, &str)> {
+        let unbracketed = self.name.strip_prefix("[method]").or_else(|| self.name.strip_prefix("[static]"))?;
+        unbracketed.split_once('.')
+    }
+
+    /// Whether this is a method (taking `self`) rather than a static function or a constructor.
+    pub fn is_method(&self) -> bool {
+        self.name.starts_with("[method]")
+    }
+
+    /// Whether `name` is this export's own name or, for a resource member, `resource.member` or the
+    /// bare member name.
+    fn named(&self, name: &str) -> bool {
+        if name == self.name {
+            return true;
+        }
+        match self.resource_member() {
+            Some((resource, member)) => {
+                name == member || name.split_once('.').is_some_and(|(r, m)| r == resource && m == member)
+            }
+            None => false,
+        }
+    }
+
     /// Whether `wanted` names this export: its path, `interface#name` with the interface's full or
     /// short name (`text#upper`), or the bare name. SQL names with `_` match WIT's `-`.
     fn answers_to(&self, wanted: &str) -> bool {
@@ -48,10 +74,10 @@ impl ComponentExport {
         }
         match (wanted.split_once('#'), &self.interface) {
             (Some((interface, name)), Some(own)) => {
-                name == self.name && (interface == own || own.rsplit('/').next() == Some(interface))
+                self.named(name) && (interface == own || own.rsplit('/').next() == Some(interface))
             }
             (Some(_), None) => false,
-            (None, _) => wanted == self.name,
+            (None, _) => self.named(&wanted),
         }
     }
 }
@@ -91,6 +117,13 @@ impl CompiledComponent {
             .with_detail(many.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(", "))
             .with_hint("Name the interface too: 'module:interface#function'.")),
         }
+    }
+
+    /// The constructor of the resource a member belongs to, from the same interface.
+    pub fn constructor_of(&self, member: &ComponentExport) -> Option<&ComponentExport> {
+        let (resource, _) = member.resource_member()?;
+        let name = format!("[constructor]{resource}");
+        self.functions.iter().find(|f| f.name == name && f.interface == member.interface)
     }
 
     fn listing(&self) -> String {

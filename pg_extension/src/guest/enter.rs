@@ -104,7 +104,15 @@ pub fn instantiate(module: &CompiledModule, counters: &Counters) -> Result<LiveI
         }
         Instantiated::Component(_) => (None, None),
     };
-    Ok(LiveInstance { store, instance, discarded: false, memory, alloc, region: Default::default() })
+    Ok(LiveInstance {
+        store,
+        instance,
+        discarded: false,
+        memory,
+        alloc,
+        region: Default::default(),
+        resources: Default::default(),
+    })
 }
 
 /// What a component printed goes where a core module's WASI output goes.
@@ -161,7 +169,19 @@ impl LiveInstance {
         results: &mut [Val],
         counters: &Counters,
     ) -> Result<Returned> {
-        let given = arm(&mut self.store, 1);
+        self.call_component_for(func, params, results, 1, counters)
+    }
+
+    /// As `call_component`, with the fuel of `calls` calls (a batch of rows, or a whole state).
+    pub fn call_component_for(
+        &mut self,
+        func: wasmtime::component::Func,
+        params: &[Val],
+        results: &mut [Val],
+        calls: u64,
+        counters: &Counters,
+    ) -> Result<Returned> {
+        let given = arm(&mut self.store, calls);
         let store = &mut self.store;
         let called = wasi_p2::in_runtime(|| interrupts::while_running(|| func.call(&mut *store, params, results)));
         Counters::add(&counters.calls, 1);
@@ -218,6 +238,22 @@ impl LiveInstance {
         data.guest_error = None;
         data.null_result = false;
         if freed.is_err() {
+            self.discard();
+        }
+    }
+
+    /// Drop a held component resource (running the guest's destructor) where no error may be
+    /// raised: a guest that fails here loses its instance.
+    pub fn drop_resource_quietly(&mut self, handle: i32) {
+        let Some(resource) = self.take_resource(handle) else { return };
+        arm(&mut self.store, 1);
+        let store = &mut self.store;
+        let dropped = wasi_p2::in_runtime(|| interrupts::while_running(|| resource.resource_drop(&mut *store)));
+        let data = self.store.data_mut();
+        take_component_output(data);
+        data.wasi.take_lines();
+        data.guest_error = None;
+        if dropped.is_err() {
             self.discard();
         }
     }

@@ -4,6 +4,7 @@
 use super::output::WasiState;
 use super::wasi_p2::WasiP2;
 use std::fmt;
+use wasmtime::component::ResourceAny;
 use wasmtime::{Func, Instance, Memory, ResourceLimiter, Store, TypedFunc, WasmParams, WasmResults};
 
 /// Tables may not grow past this many elements (a table.grow bomb is an out-of-memory error).
@@ -104,6 +105,15 @@ pub struct LiveInstance {
     pub(super) alloc: Option<TypedFunc<(i32, i32), i32>>,
     /// Where arguments are copied: allocated from the guest once, reused by every call, grown by doubling.
     pub(super) region: ArgumentRegion,
+    /// Resources a component made and plwasm holds (aggregate states), named by handles from 1.
+    pub(super) resources: ResourceSlots,
+}
+
+/// Owned component resources, each in a numbered slot that is reused after it is taken.
+#[derive(Default)]
+pub(super) struct ResourceSlots {
+    slots: Vec<Option<ResourceAny>>,
+    free: Vec<usize>,
 }
 
 /// What a store holds an instance of.
@@ -153,6 +163,38 @@ static DISCARDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::ne
 
 impl LiveInstance {
     /// Throw this instance away: whoever holds it fetches a new one before its next call.
+    /// Hold a resource the component made; its handle (from 1) names it from now on.
+    pub fn keep_resource(&mut self, resource: ResourceAny) -> i32 {
+        let slots = &mut self.resources;
+        let index = match slots.free.pop() {
+            Some(index) => {
+                slots.slots[index] = Some(resource);
+                index
+            }
+            None => {
+                slots.slots.push(Some(resource));
+                slots.slots.len() - 1
+            }
+        };
+        index as i32 + 1
+    }
+
+    /// The resource a handle names, if it is held.
+    pub fn resource(&self, handle: i32) -> Option<ResourceAny> {
+        let index = usize::try_from(handle).ok()?.checked_sub(1)?;
+        self.resources.slots.get(index).copied().flatten()
+    }
+
+    /// Stop holding the resource a handle names, and give it back to be dropped.
+    pub fn take_resource(&mut self, handle: i32) -> Option<ResourceAny> {
+        let index = usize::try_from(handle).ok()?.checked_sub(1)?;
+        let taken = self.resources.slots.get_mut(index)?.take();
+        if taken.is_some() {
+            self.resources.free.push(index);
+        }
+        taken
+    }
+
     pub(super) fn discard(&mut self) {
         self.discarded = true;
         DISCARDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

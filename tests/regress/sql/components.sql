@@ -94,6 +94,56 @@ SELECT * FROM summarize(ARRAY[1]::float8[]);
 CREATE OR REPLACE FUNCTION summarize(v float8[]) RETURNS summary IMMUTABLE STRICT LANGUAGE wasm
     AS 'polyglot_rust';
 
+-- Aggregates: a resource of the component drives the batched path. Its constructor makes a group's
+-- state, a method takes each batch of rows as lists, others merge, serialize and finish; a static
+-- function deserializes. Members answer to 'resource.member' or their bare name.
+CREATE FUNCTION moments_push(internal, float8) RETURNS internal LANGUAGE wasm AS 'polyglot_rust:moments.push';
+CREATE FUNCTION moments_retract(internal, float8) RETURNS internal LANGUAGE wasm AS 'polyglot_rust:retract';
+CREATE FUNCTION moments_merge(internal, internal) RETURNS internal LANGUAGE wasm AS 'polyglot_rust:stats#merge';
+CREATE FUNCTION moments_serialize(internal) RETURNS bytea STRICT LANGUAGE wasm AS 'polyglot_rust:serialize';
+CREATE FUNCTION moments_deserialize(bytea, internal) RETURNS internal STRICT LANGUAGE wasm
+    AS 'polyglot_rust:moments.deserialize';
+CREATE FUNCTION moments_mean(internal) RETURNS float8 LANGUAGE wasm AS 'polyglot_rust:moments.mean';
+CREATE FUNCTION moments_stddev(internal) RETURNS float8 LANGUAGE wasm AS 'polyglot_rust:stats#moments.stddev';
+CREATE AGGREGATE c_mean(float8) (SFUNC = moments_push, STYPE = internal, COMBINEFUNC = moments_merge,
+    SERIALFUNC = moments_serialize, DESERIALFUNC = moments_deserialize, FINALFUNC = moments_mean,
+    PARALLEL = SAFE, MSFUNC = moments_push, MINVFUNC = moments_retract, MSTYPE = internal,
+    MFINALFUNC = moments_mean);
+CREATE AGGREGATE c_stddev(float8) (SFUNC = moments_push, STYPE = internal, COMBINEFUNC = moments_merge,
+    SERIALFUNC = moments_serialize, DESERIALFUNC = moments_deserialize, FINALFUNC = moments_stddev,
+    PARALLEL = SAFE, MSFUNC = moments_push, MINVFUNC = moments_retract, MSTYPE = internal,
+    MFINALFUNC = moments_stddev);
+CREATE TABLE readings AS SELECT i, i % 1000 AS g, sin(i) * 100 + i % 17 AS x FROM generate_series(1, 100000) AS i;
+ANALYZE readings;
+SELECT round(c_mean(x)::numeric, 9) = round(avg(x)::numeric, 9) AS mean_as_postgres,
+       abs(c_stddev(x) - stddev_samp(x)) <= 1e-12 * stddev_samp(x) AS stddev_as_postgres
+FROM readings;
+SELECT count(*) AS groups,
+       count(*) FILTER (WHERE abs(m - a) > 1e-12 * abs(a) OR abs(s - d) > 1e-12 * d) AS differing
+FROM (SELECT c_mean(x) AS m, avg(x) AS a, c_stddev(x) AS s, stddev_samp(x) AS d FROM readings GROUP BY g) AS r;
+-- No rows: NULL; one row: a mean but no sample deviation.
+SELECT c_mean(x) IS NULL AS empty_mean, c_stddev(x) IS NULL AS empty_stddev FROM readings WHERE false;
+SELECT c_mean(x), c_stddev(x) IS NULL AS one_row_stddev FROM readings WHERE i = 1 AND x IS NOT NULL;
+-- Parallel workers serialize their states; the leader deserializes and merges them.
+SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+EXPLAIN (COSTS OFF) SELECT c_mean(x) FROM readings;
+SELECT abs(c_mean(x) - avg(x)) <= 1e-12 * abs(avg(x)) AS parallel_mean_as_postgres,
+       abs(c_stddev(x) - stddev_samp(x)) <= 1e-12 * stddev_samp(x) AS parallel_stddev_as_postgres
+FROM readings;
+RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+-- A moving frame adds and retracts rows.
+SELECT count(*) FILTER (WHERE abs(m - a) > 1e-9 * abs(a)) AS differing_frames, count(*) AS frames
+FROM (SELECT c_mean(x) OVER w AS m, avg(x) OVER w AS a FROM readings WHERE i <= 5000
+      WINDOW w AS (ORDER BY i ROWS BETWEEN 9 PRECEDING AND CURRENT ROW)) AS f;
+-- Members checked against the role their SQL shape gives them.
+CREATE FUNCTION bad_push(internal, int) RETURNS internal LANGUAGE wasm AS 'polyglot_rust:moments.push';
+CREATE FUNCTION bad_final(internal) RETURNS text LANGUAGE wasm AS 'polyglot_rust:moments.mean';
+CREATE FUNCTION bad_merge(internal, internal) RETURNS internal LANGUAGE wasm AS 'polyglot_rust:moments.push';
+CREATE FUNCTION bad_deserialize(bytea, internal) RETURNS internal LANGUAGE wasm AS 'polyglot_rust:serialize';
+CREATE FUNCTION not_a_method(internal, float8) RETURNS internal LANGUAGE wasm AS 'polyglot_rust:add';
+
 -- Every limit holds as for core modules, and the backend keeps serving after each.
 SELECT trap_if(false);
 SELECT trap_if(true);

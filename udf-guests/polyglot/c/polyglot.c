@@ -3,6 +3,7 @@
 // Arguments belong to the callee (free them); results are freed by the bindings after the call.
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,5 +217,111 @@ bool exports_plwasm_polyglot_text_byte_length(library_string_t *maybe_s, int32_t
     }
     *ret = (int32_t)maybe_s->len;
     library_string_free(maybe_s);
+    return true;
+}
+
+// stats.moments: one group's count, mean and sum of squared deviations.
+typedef exports_plwasm_polyglot_stats_moments_t moments_t;
+typedef exports_plwasm_polyglot_stats_own_moments_t own_moments_t;
+
+struct exports_plwasm_polyglot_stats_moments_t {
+    uint64_t n;
+    double mean, m2;
+};
+
+static own_moments_t new_moments(uint64_t n, double mean, double m2) {
+    moments_t *state = malloc(sizeof *state);
+    state->n = n;
+    state->mean = mean;
+    state->m2 = m2;
+    return exports_plwasm_polyglot_stats_moments_new(state);
+}
+
+own_moments_t exports_plwasm_polyglot_stats_constructor_moments(void) {
+    return new_moments(0, 0.0, 0.0);
+}
+
+void exports_plwasm_polyglot_stats_moments_destructor(moments_t *state) {
+    free(state);
+}
+
+// Merge in the moments of n_b other values (Chan's formula).
+static void take_in(moments_t *self, uint64_t n_b, double mean_b, double m2_b) {
+    if (n_b == 0) {
+        return;
+    }
+    uint64_t n = self->n + n_b;
+    double delta = mean_b - self->mean;
+    double mean = self->mean + delta * (double)n_b / (double)n;
+    self->m2 = self->m2 + m2_b + delta * delta * (double)self->n * (double)n_b / (double)n;
+    self->mean = mean;
+    self->n = n;
+}
+
+void exports_plwasm_polyglot_stats_method_moments_push(moments_t *self, library_list_f64_t *values) {
+    size_t n = values->len;
+    if (n > 0) {
+        double sum = 0.0, m2 = 0.0;
+        for (size_t i = 0; i < n; i++) sum += values->ptr[i];
+        double mean = sum / (double)n;
+        for (size_t i = 0; i < n; i++) m2 += (values->ptr[i] - mean) * (values->ptr[i] - mean);
+        take_in(self, n, mean, m2);
+    }
+    library_list_f64_free(values);
+}
+
+bool exports_plwasm_polyglot_stats_method_moments_retract(moments_t *self, library_list_f64_t *values) {
+    bool removed = true;
+    for (size_t i = 0; i < values->len && removed; i++) {
+        double x = values->ptr[i];
+        if (self->n == 0) {
+            removed = false;
+        } else if (--self->n == 0) {
+            self->mean = self->m2 = 0.0;
+        } else {
+            double delta = x - self->mean;
+            self->mean -= delta / (double)self->n;
+            self->m2 -= delta * (x - self->mean);
+        }
+    }
+    library_list_f64_free(values);
+    return removed;
+}
+
+void exports_plwasm_polyglot_stats_method_moments_merge(moments_t *self, moments_t *other) {
+    take_in(self, other->n, other->mean, other->m2);
+}
+
+void exports_plwasm_polyglot_stats_method_moments_serialize(moments_t *self, library_list_u8_t *ret) {
+    ret->len = 24;
+    ret->ptr = malloc(24);
+    memcpy(ret->ptr, &self->n, 8);  // wasm32 is little-endian
+    memcpy(ret->ptr + 8, &self->mean, 8);
+    memcpy(ret->ptr + 16, &self->m2, 8);
+}
+
+own_moments_t exports_plwasm_polyglot_stats_static_moments_deserialize(library_list_u8_t *bytes) {
+    if (bytes->len != 24) {
+        __builtin_trap();
+    }
+    uint64_t n;
+    double mean, m2;
+    memcpy(&n, bytes->ptr, 8);
+    memcpy(&mean, bytes->ptr + 8, 8);
+    memcpy(&m2, bytes->ptr + 16, 8);
+    library_list_u8_free(bytes);
+    return new_moments(n, mean, m2);
+}
+
+bool exports_plwasm_polyglot_stats_method_moments_mean(moments_t *self, double *ret) {
+    *ret = self->mean;
+    return self->n > 0;
+}
+
+bool exports_plwasm_polyglot_stats_method_moments_stddev(moments_t *self, double *ret) {
+    if (self->n < 2) {
+        return false;
+    }
+    *ret = sqrt(self->m2 / (double)(self->n - 1));
     return true;
 }

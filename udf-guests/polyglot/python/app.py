@@ -89,3 +89,7 @@ class Text(exports.Text):
 
     def byte_length(self, s: str | None) -> int | None:
         return None if s is None else len(s.encode())
+
+
+class Stats(exports.Stats):
+    """The interface's resource, Moments, is in stats.py."""

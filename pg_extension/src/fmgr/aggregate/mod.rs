@@ -1,11 +1,12 @@
 //! The batched aggregate path (docs/aggregates.md): rows are buffered natively in the aggregate's
 //! memory context and handed to the guest a batch at a time, one contiguous column per argument; the
 //! aggregate's state lives inside the guest, named by a handle. This file runs each kind of support
-//! function; `state` keeps the states.
+//! function of a core module; `component` those of a component's resource; `state` keeps the states.
 
+mod component;
 mod state;
 
-pub use state::KnownState;
+pub use state::{BatchFunc, KnownState};
 
 use crate::abi::memory;
 use crate::abi::result::result_datum;
@@ -33,7 +34,7 @@ unsafe extern "C" {
 pub struct Caller<'a> {
     pub entry: &'a Rc<FunctionEntry>,
     pub instance: &'a Rc<RefCell<LiveInstance>>,
-    pub func: Func,
+    pub func: BatchFunc,
     pub role: Oid,
     pub slots: &'a mut Vec<ValRaw>,
     pub known: &'a mut KnownState,
@@ -47,11 +48,24 @@ impl Caller<'_> {
     }
 
     /// The caller's export in `instance`: its own bound function when the instance is the call site's.
-    fn func_in(&self, instance: &Rc<RefCell<LiveInstance>>) -> Result<Func> {
+    fn func_in(&self, instance: &Rc<RefCell<LiveInstance>>) -> Result<BatchFunc> {
         if Rc::ptr_eq(instance, self.instance) {
             return Ok(self.func);
         }
-        bind::export_in(instance, self.entry)
+        match self.func {
+            BatchFunc::Core(_) => bind::export_in(instance, self.entry).map(BatchFunc::Core),
+            BatchFunc::Component(_) => component::export_in(instance, self.entry).map(BatchFunc::Component),
+        }
+    }
+
+    /// As `func_in`, for the support functions of core modules.
+    fn core_func_in(&self, instance: &Rc<RefCell<LiveInstance>>) -> Result<Func> {
+        match self.func_in(instance)? {
+            BatchFunc::Core(func) => Ok(func),
+            BatchFunc::Component(_) => {
+                Err(PlWasmError::new(ErrorKind::Internal, "a component's function on the core path"))
+            }
+        }
     }
 
     /// Call `func` (whose parameters are already in the slots) for a handle, with `calls` times the
@@ -76,13 +90,17 @@ impl Caller<'_> {
 pub unsafe fn invoke(mut caller: Caller, support: &Support, fcinfo: pg_sys::FunctionCallInfo) -> Result<Datum> {
     // SAFETY: as the caller guarantees.
     let result = unsafe {
-        match support {
-            Support::Rows { columns } => rows(&mut caller, columns, fcinfo),
-            Support::Finish { result } => aggregate_context(fcinfo).and_then(|_| finish(&mut caller, *result, fcinfo)),
-            Support::Combine => {
+        let of_component = caller.entry.component.as_ref().and_then(|plan| plan.support.as_ref());
+        match (support, of_component) {
+            (Support::Rows { columns }, _) => rows(&mut caller, columns, fcinfo),
+            (_, Some(component_support)) => component::invoke(&mut caller, component_support, fcinfo),
+            (Support::Finish { result }, None) => {
+                aggregate_context(fcinfo).and_then(|_| finish(&mut caller, *result, fcinfo))
+            }
+            (Support::Combine, None) => {
                 aggregate_context(fcinfo).and_then(|(context, _)| combine(&mut caller, fcinfo, context))
             }
-            Support::Deserialize => aggregate_context(fcinfo).and_then(|_| deserialize(&mut caller, fcinfo)),
+            (Support::Deserialize, None) => aggregate_context(fcinfo).and_then(|_| deserialize(&mut caller, fcinfo)),
         }
     };
     result.map_err(|e| e.in_function_once(&caller.entry.display_name))
@@ -165,12 +183,12 @@ unsafe fn finish(caller: &mut Caller, result: ValueType, fcinfo: pg_sys::Functio
     let args = unsafe { (*fcinfo).args.as_slice(1) };
     // Without any row the state is NULL: the guest is asked about handle 0, an empty state.
     let (instance, func, handle, absorbed) = if args[0].isnull {
-        (caller.instance.clone(), caller.func, 0, 0)
+        (caller.instance.clone(), caller.core_func_in(caller.instance)?, 0, 0)
     } else {
         // SAFETY: a live state from the registry; this is the only reference to it.
         let state = unsafe { caller.state(args[0].value)?.get() };
         state.flush()?;
-        (state.instance.clone(), caller.func_in(&state.instance)?, state.handle, state.absorbed)
+        (state.instance.clone(), caller.core_func_in(&state.instance)?, state.handle, state.absorbed)
     };
     caller.slots[0] = ValRaw::i32(handle);
     let stats = &caller.entry.stats;
@@ -198,11 +216,49 @@ unsafe fn combine(
     fcinfo: pg_sys::FunctionCallInfo,
     aggcontext: pg_sys::MemoryContext,
 ) -> Result<Datum> {
+    // SAFETY: as this function's caller guarantees.
+    let (into, from_handle, from_absorbed) = match unsafe { states_to_combine(caller, fcinfo, aggcontext) }? {
+        ToCombine::Done(datum) => return Ok(datum),
+        ToCombine::Merge { into, from_handle, from_absorbed } => (into, from_handle, from_absorbed),
+    };
+    // SAFETY: a live state distinct from `from`; the only reference to it from here on.
+    let state = unsafe { into.get() };
+    let func = caller.core_func_in(&state.instance)?;
+    caller.slots[0] = ValRaw::i32(state.handle);
+    caller.slots[1] = ValRaw::i32(from_handle);
+    state.absorbed += from_absorbed;
+    state.handle = caller.call_for_handle(&state.instance.clone(), func, state_fuel_calls(state.absorbed))?;
+    if state.handle == 0 {
+        return Err(PlWasmError::new(ErrorKind::Trap, "the combine function returned no state (handle 0)"));
+    }
+    Ok(into.datum())
+}
+
+/// What a COMBINEFUNC call has to do.
+enum ToCombine {
+    /// Nothing to merge (the second state is NULL): this is the result.
+    Done(Datum),
+    /// Merge the guest state `from_handle` (which has taken in `from_absorbed` rows) into `into`'s.
+    /// Both are flushed and live in one instance; `into` was made in the aggregate's context if
+    /// PostgreSQL had no state yet (its handle is then 0).
+    Merge { into: StatePtr, from_handle: i32, from_absorbed: u64 },
+}
+
+/// The two states of a COMBINEFUNC call, checked: both plwasm's, of the caller's module and role,
+/// distinct, and in one instance.
+///
+/// # Safety
+/// `fcinfo` is the call's valid FunctionCallInfo.
+unsafe fn states_to_combine(
+    caller: &mut Caller,
+    fcinfo: pg_sys::FunctionCallInfo,
+    aggcontext: pg_sys::MemoryContext,
+) -> Result<ToCombine> {
     // SAFETY: fcinfo is valid, with two states as arguments.
     let args = unsafe { (*fcinfo).args.as_slice(2) };
     if args[1].isnull {
         // SAFETY: fcinfo is valid.
-        return Ok(if args[0].isnull { unsafe { null_result(fcinfo) } } else { args[0].value });
+        return Ok(ToCombine::Done(if args[0].isnull { unsafe { null_result(fcinfo) } } else { args[0].value }));
     }
     let from = caller.state(args[1].value)?;
     // The first state is checked without being remembered: the call site remembers one state.
@@ -241,17 +297,7 @@ unsafe fn combine(
         }
         None => BatchState::create_in(&into_instance, caller.entry.module.hash, caller.role, aggcontext),
     };
-    // SAFETY: a live state distinct from `from`; the only reference to it from here on.
-    let state = unsafe { into.get() };
-    let func = caller.func_in(&state.instance)?;
-    caller.slots[0] = ValRaw::i32(state.handle);
-    caller.slots[1] = ValRaw::i32(from_handle);
-    state.absorbed += from_absorbed;
-    state.handle = caller.call_for_handle(&state.instance.clone(), func, state_fuel_calls(state.absorbed))?;
-    if state.handle == 0 {
-        return Err(PlWasmError::new(ErrorKind::Trap, "the combine function returned no state (handle 0)"));
-    }
-    Ok(into.datum())
+    Ok(ToCombine::Merge { into, from_handle, from_absorbed })
 }
 
 /// DESERIALFUNC: a state from the bytes a serial function gave, made in the current (per-tuple)
@@ -273,7 +319,8 @@ unsafe fn deserialize(caller: &mut Caller, fcinfo: pg_sys::FunctionCallInfo) -> 
         .map_err(|e| e.in_function(&caller.entry.display_name))?;
     // A serialized state is taken to hold one row per 8 bytes.
     let absorbed = staged.parts().1 as u64 / 8;
-    let handle = caller.call_for_handle(&instance, caller.func, state_fuel_calls(absorbed))?;
+    let func = caller.core_func_in(&instance)?;
+    let handle = caller.call_for_handle(&instance, func, state_fuel_calls(absorbed))?;
     if handle == 0 {
         return Err(PlWasmError::new(ErrorKind::Trap, "the deserialize function returned no state (handle 0)"));
     }

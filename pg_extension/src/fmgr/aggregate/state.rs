@@ -1,14 +1,17 @@
 //! The host side of a batched aggregate's state: a `BatchState` palloc'd in the aggregate's memory
-//! context, holding the buffered rows and the handle of the state inside the guest; the registry of
-//! live states (so that no pointer plwasm did not make is ever dereferenced); and their release.
+//! context, holding the buffered rows and the handle of the state inside the guest (a core module's
+//! own handle, or the slot of a component's resource); the registry of live states (so that no
+//! pointer plwasm did not make is ever dereferenced); handing batches over; and their release.
 
 use crate::abi::memory;
 use crate::abi::types::ScalarType;
+use crate::abi::wit_values;
 use crate::error::{ErrorKind, PlWasmError, Result};
 use crate::function::check::FunctionEntry;
+use crate::function::component_check::ComponentSupport;
 use crate::gucs;
 use crate::guest::enter::Returned;
-use crate::guest::instance::LiveInstance;
+use crate::guest::instance::{Instantiated, LiveInstance};
 use crate::guest::module::ModuleHash;
 use pgrx::pg_sys::{self, Datum, Oid};
 use plwasm_abi::names::STATE_FREE;
@@ -18,7 +21,15 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use wasmtime::component::Val;
 use wasmtime::{Func, ValRaw};
+
+/// The function a batch is handed to: a core module's export, or a method of a component's resource.
+#[derive(Clone, Copy)]
+pub enum BatchFunc {
+    Core(Func),
+    Component(wasmtime::component::Func),
+}
 
 /// The state pointer a call site checked last, and the registry generation it was checked in.
 #[derive(Default)]
@@ -42,7 +53,7 @@ pub(super) struct BatchState {
     pub(super) handle: i32,
     context: pg_sys::MemoryContext,
     /// The function whose rows are buffered, and its export in `instance`.
-    pending: Option<(Rc<FunctionEntry>, Func)>,
+    pending: Option<(Rc<FunctionEntry>, BatchFunc)>,
     /// Buffered rows, one column per argument, allocated in `context` at the first row.
     columns: Vec<Column>,
     pub(super) rows: usize,
@@ -215,7 +226,12 @@ impl BatchState {
 
     /// Buffer rows of `entry` (whose export in this state's instance is `func`) from now on: what is
     /// buffered for another function is handed over first.
-    pub(super) fn switch_to(&mut self, entry: &Rc<FunctionEntry>, func: Func, columns: &[ScalarType]) -> Result<()> {
+    pub(super) fn switch_to(
+        &mut self,
+        entry: &Rc<FunctionEntry>,
+        func: BatchFunc,
+        columns: &[ScalarType],
+    ) -> Result<()> {
         self.flush()?;
         self.prepare_columns(columns)?;
         self.pending = Some((entry.clone(), func));
@@ -270,8 +286,7 @@ impl BatchState {
         self.rows >= self.batch_rows || self.in_window
     }
 
-    /// Hand the buffered rows to the guest in one call: each column is copied, contiguous and
-    /// 8-byte aligned, into the instance's argument region.
+    /// Hand the buffered rows to the guest in one call.
     pub(super) fn flush(&mut self) -> Result<()> {
         if self.rows == 0 {
             return Ok(());
@@ -281,19 +296,36 @@ impl BatchState {
             return Err(lost_state());
         }
         let rows = std::mem::take(&mut self.rows);
-        // The pending function's own parameters (handle, rows, one pointer per column): not the
-        // caller's slots, which fit the caller's signature. One small allocation per batch.
-        let mut slots = vec![ValRaw::i32(0); 2 + self.columns.len()];
         // SAFETY: each column holds at least `rows` values of its width, written by `push_row`.
         let columns: Vec<&[u8]> = self
             .columns
             .iter()
             .map(|c| unsafe { std::slice::from_raw_parts(c.data, rows * c.ty.byte_size()) })
             .collect();
-        let stats = &entry.stats;
         let instance = self.instance.clone();
         let mut live = instance.borrow_mut();
-        let called = memory::copy_columns_in(&mut live, &columns, stats).and_then(|starts| {
+        match func {
+            BatchFunc::Core(func) => self.deliver_to_module(&mut live, &entry, func, rows, &columns),
+            BatchFunc::Component(func) => self.deliver_to_component(&mut live, &entry, func, rows, &columns),
+        }
+        .map_err(|e| e.in_function(&entry.display_name))
+    }
+
+    /// A core module's batch: each column is copied, contiguous and 8-byte aligned, into the
+    /// instance's argument region, and the export gets (handle, rows, one pointer per column).
+    fn deliver_to_module(
+        &mut self,
+        live: &mut LiveInstance,
+        entry: &FunctionEntry,
+        func: Func,
+        rows: usize,
+        columns: &[&[u8]],
+    ) -> Result<()> {
+        // The pending function's own parameters (handle, rows, one pointer per column): not the
+        // caller's slots, which fit the caller's signature. One small allocation per batch.
+        let mut slots = vec![ValRaw::i32(0); 2 + columns.len()];
+        let stats = &entry.stats;
+        let called = memory::copy_columns_in(live, columns, stats).and_then(|starts| {
             slots[0] = ValRaw::i32(self.handle);
             slots[1] = ValRaw::i32(rows as i32);
             for (slot, start) in slots[2..].iter_mut().zip(starts) {
@@ -302,17 +334,69 @@ impl BatchState {
             // SAFETY: `func` is this instance's export `(i32, i32, i32...) -> i32`, checked when its
             // entry was built, and the slots hold the handle, the row count and the column pointers.
             unsafe { live.call_raw(func, &mut slots, rows as u64, stats) }
-        });
-        match called {
-            Ok(Returned::Exited) => Err(Returned::exited_error()),
-            Ok(_) => {
-                self.handle = slots[0].get_i32();
-                self.absorbed += rows as u64;
-                Ok(())
-            }
-            Err(error) => Err(error),
+        })?;
+        if called == Returned::Exited {
+            return Err(Returned::exited_error());
         }
-        .map_err(|e| e.in_function(&entry.display_name))
+        self.handle = slots[0].get_i32();
+        self.absorbed += rows as u64;
+        Ok(())
+    }
+
+    /// A component's batch: the resource's method gets one list per column. The state's resource
+    /// is made by the constructor at the first batch; an inverse method that cannot remove the rows
+    /// (false) loses it, and the handle becomes 0 as for a core module.
+    fn deliver_to_component(
+        &mut self,
+        live: &mut LiveInstance,
+        entry: &FunctionEntry,
+        func: wasmtime::component::Func,
+        rows: usize,
+        columns: &[&[u8]],
+    ) -> Result<()> {
+        let Some(ComponentSupport::Rows { constructor, inverse }) =
+            entry.component.as_ref().and_then(|plan| plan.support.as_ref())
+        else {
+            return Err(PlWasmError::new(ErrorKind::Internal, "a component batch without a transition plan"));
+        };
+        if self.handle == 0 {
+            self.handle = construct(live, *constructor, &entry.stats)?;
+        }
+        let resource = live.resource(self.handle).ok_or_else(lost_state)?;
+        let mut params = Vec::with_capacity(1 + columns.len());
+        params.push(Val::Resource(resource));
+        params.extend(self.columns.iter().zip(columns).map(|(column, bytes)| wit_values::list_of(column.ty, bytes)));
+        let mut removed = [Val::Bool(true)];
+        let results: &mut [Val] = if *inverse { &mut removed } else { &mut [] };
+        if live.call_component_for(func, &params, results, rows as u64, &entry.stats)? == Returned::Exited {
+            return Err(Returned::exited_error());
+        }
+        self.absorbed += rows as u64;
+        if removed[0] == Val::Bool(false) {
+            live.drop_resource_quietly(std::mem::take(&mut self.handle));
+        }
+        Ok(())
+    }
+}
+
+/// Make a new state with the resource's constructor, held by the instance; returns its handle.
+pub(super) fn construct(
+    live: &mut LiveInstance,
+    constructor: wasmtime::component::ComponentExportIndex,
+    counters: &crate::guest::counters::Counters,
+) -> Result<i32> {
+    let func = match &live.instance {
+        Instantiated::Component(component) => component.get_func(&mut live.store, constructor),
+        Instantiated::Core(_) => None,
+    }
+    .ok_or_else(|| PlWasmError::new(ErrorKind::Internal, "the resource's constructor is missing from the instance"))?;
+    let mut made = [Val::Bool(false)];
+    if live.call_component(func, &[], &mut made, counters)? == Returned::Exited {
+        return Err(Returned::exited_error());
+    }
+    match made {
+        [Val::Resource(resource)] => Ok(live.keep_resource(resource)),
+        _ => Err(PlWasmError::new(ErrorKind::Trap, "the resource's constructor returned no resource")),
     }
 }
 
@@ -360,6 +444,10 @@ fn free_guest_state(instance: &Rc<RefCell<LiveInstance>>, handle: i32) {
     let Ok(mut guard) = instance.try_borrow_mut() else { return };
     let live = &mut *guard;
     if live.discarded {
+        return;
+    }
+    if let Instantiated::Component(_) = live.instance {
+        live.drop_resource_quietly(handle);
         return;
     }
     let Some(free) = live.core_typed_func::<i32, ()>(STATE_FREE) else { return };

@@ -2,7 +2,8 @@
 
 wit_bindgen::generate!({ world: "library", path: "../wit" });
 
-use exports::plwasm::polyglot::text;
+use exports::plwasm::polyglot::{stats, text};
+use std::cell::Cell;
 
 struct Library;
 
@@ -117,3 +118,101 @@ impl text::Guest for Library {
 }
 
 export!(Library);
+
+/// The running state of `stats.moments`: count, mean and sum of squared deviations.
+struct Moments {
+    n: Cell<u64>,
+    mean: Cell<f64>,
+    m2: Cell<f64>,
+}
+
+impl Moments {
+    fn set(&self, n: u64, mean: f64, m2: f64) {
+        self.n.set(n);
+        self.mean.set(mean);
+        self.m2.set(m2);
+    }
+
+    /// Merge in the moments of `nb` other values (Chan's formula).
+    fn take_in(&self, nb: u64, mean_b: f64, m2_b: f64) {
+        let na = self.n.get();
+        if nb == 0 {
+            return;
+        }
+        let n = na + nb;
+        let delta = mean_b - self.mean.get();
+        let mean = self.mean.get() + delta * nb as f64 / n as f64;
+        let m2 = self.m2.get() + m2_b + delta * delta * na as f64 * nb as f64 / n as f64;
+        self.set(n, mean, m2);
+    }
+}
+
+impl stats::Guest for Library {
+    type Moments = Moments;
+}
+
+impl stats::GuestMoments for Moments {
+    fn new() -> Moments {
+        Moments { n: Cell::new(0), mean: Cell::new(0.0), m2: Cell::new(0.0) }
+    }
+
+    fn push(&self, values: Vec<f64>) {
+        if values.is_empty() {
+            return;
+        }
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let m2 = values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>();
+        self.take_in(values.len() as u64, mean, m2);
+    }
+
+    fn retract(&self, values: Vec<f64>) -> bool {
+        let (mut n, mut mean, mut m2) = (self.n.get(), self.mean.get(), self.m2.get());
+        for x in values {
+            if n == 0 {
+                return false;
+            }
+            n -= 1;
+            if n == 0 {
+                (mean, m2) = (0.0, 0.0);
+                continue;
+            }
+            let delta = x - mean;
+            mean -= delta / n as f64;
+            m2 -= delta * (x - mean);
+        }
+        self.set(n, mean, m2);
+        true
+    }
+
+    fn merge(&self, other: stats::MomentsBorrow<'_>) {
+        let other: &Moments = other.get();
+        self.take_in(other.n.get(), other.mean.get(), other.m2.get());
+    }
+
+    fn serialize(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(24);
+        bytes.extend_from_slice(&self.n.get().to_le_bytes());
+        bytes.extend_from_slice(&self.mean.get().to_le_bytes());
+        bytes.extend_from_slice(&self.m2.get().to_le_bytes());
+        bytes
+    }
+
+    fn deserialize(bytes: Vec<u8>) -> stats::Moments {
+        let field = |i: usize| <[u8; 8]>::try_from(&bytes[i * 8..i * 8 + 8]).expect("24 bytes");
+        let state = Moments {
+            n: Cell::new(u64::from_le_bytes(field(0))),
+            mean: Cell::new(f64::from_le_bytes(field(1))),
+            m2: Cell::new(f64::from_le_bytes(field(2))),
+        };
+        stats::Moments::new(state)
+    }
+
+    fn mean(&self) -> Option<f64> {
+        (self.n.get() > 0).then(|| self.mean.get())
+    }
+
+    fn stddev(&self) -> Option<f64> {
+        let n = self.n.get();
+        (n > 1).then(|| (self.m2.get() / (n - 1) as f64).sqrt())
+    }
+}
