@@ -4,6 +4,10 @@
 
 use super::aggregate::{self, BatchFunc, KnownState};
 use super::component_result::{failure, result_datum};
+use super::component_typed::TypedScalarCall;
+use crate::abi::scalar;
+use crate::abi::types::{ScalarType, ValueType};
+use crate::abi::wit_shape::Shape;
 use crate::abi::set;
 use crate::abi::wit_values;
 use crate::error::{ErrorKind, PlWasmError, Result};
@@ -30,13 +34,42 @@ pub(crate) struct ComponentSite {
     known_state: KnownState,
     /// Unused by components; the aggregate path's core calls lend their slots through the same struct.
     no_slots: Vec<ValRaw>,
+    /// Set when the per-row fast path (component_typed.rs) serves this function in this instance.
+    fast: Option<FastPath>,
+}
+
+/// A typed call, with the SQL types of its arguments and result.
+struct FastPath {
+    call: TypedScalarCall,
+    params: Vec<ScalarType>,
+    result: ScalarType,
+}
+
+impl FastPath {
+    /// The fast path for the entry's function in this instance, if it takes it.
+    fn of(entry: &FunctionEntry, instance: &RefCell<LiveInstance>, func: Func) -> Option<FastPath> {
+        let plan = entry.component.as_ref()?;
+        if !entry.strict {
+            return None;
+        }
+        let scalar = |shape: &Shape| match shape {
+            Shape::Plain(ValueType::Scalar(scalar)) => Some(*scalar),
+            _ => None,
+        };
+        let call = TypedScalarCall::bind(func, &instance.borrow(), plan)?;
+        let params = plan.params.iter().map(|p| scalar(&p.shape)).collect::<Option<Vec<_>>>()?;
+        let result = scalar(plan.result.shape.as_ref()?)?;
+        Some(FastPath { call, params, result })
+    }
 }
 
 impl ComponentSite {
     pub fn new(entry: Rc<FunctionEntry>, role: Oid) -> Result<ComponentSite> {
         let (instance, func) = bind(&entry, role)?;
         let results = vec![Val::Bool(false); entry.component.as_ref().map_or(0, ComponentPlan::result_count)];
+        let fast = FastPath::of(&entry, &instance, func);
         Ok(ComponentSite {
+            fast,
             entry,
             role,
             instance,
@@ -55,7 +88,19 @@ impl ComponentSite {
     pub unsafe fn invoke(&mut self, fcinfo: pg_sys::FunctionCallInfo, role: Oid) -> Result<Datum> {
         if role != self.role || self.instance.borrow().discarded {
             (self.instance, self.func) = bind(&self.entry, role)?;
+            self.fast = FastPath::of(&self.entry, &self.instance, self.func);
             self.role = role;
+        }
+        if let Some(fast) = &self.fast {
+            // SAFETY: fcinfo is valid, STRICT, and carries one non-NULL argument per declared parameter.
+            let args = unsafe { (*fcinfo).args.as_slice(fast.params.len()) };
+            let mut live = self.instance.borrow_mut();
+            let stats = &self.entry.stats;
+            let in_function = |e: PlWasmError| e.in_function(&self.entry.display_name);
+            return match fast.call.call(&mut live, &fast.params, args, stats).map_err(in_function)? {
+                Some(raw) => scalar::from_raw(fast.result, raw).map_err(|error| in_function(live.reject(stats, error))),
+                None => Err(in_function(Returned::exited_error())),
+            };
         }
         if let Some(support) = &self.entry.signature.support {
             let caller = aggregate::Caller {

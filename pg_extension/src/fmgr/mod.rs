@@ -5,6 +5,7 @@ pub mod aggregate;
 mod code_cache;
 mod component_call;
 mod component_result;
+mod component_typed;
 pub mod handler;
 pub mod inline;
 mod stats;

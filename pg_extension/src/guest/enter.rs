@@ -172,6 +172,34 @@ impl LiveInstance {
         self.call_component_for(func, params, results, 1, counters)
     }
 
+    /// As `call_component`, through wasmtime's typed API (no dynamically typed values): the
+    /// results, or None when the guest exited.
+    #[inline(always)]
+    pub fn call_component_typed<P, R>(
+        &mut self,
+        func: &wasmtime::component::TypedFunc<P, R>,
+        params: P,
+        counters: &Counters,
+    ) -> Result<Option<R>>
+    where
+        P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower,
+        R: wasmtime::component::ComponentNamedList + wasmtime::component::Lift,
+    {
+        let given = arm(&mut self.store, 1);
+        let store = &mut self.store;
+        let called = wasi_p2::in_runtime(|| interrupts::while_running(|| func.call(&mut *store, params)));
+        Counters::add(&counters.calls, 1);
+        take_component_output(self.store.data_mut());
+        let (called, results) = match called {
+            Ok(results) => (Ok(()), Some(results)),
+            Err(error) => (Err(error), None),
+        };
+        match self.settle(called, given, counters)? {
+            Returned::Exited => Ok(None),
+            _ => Ok(results),
+        }
+    }
+
     /// As `call_component`, with the fuel of `calls` calls (a batch of rows, or a whole state).
     pub fn call_component_for(
         &mut self,
