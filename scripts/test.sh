@@ -3,9 +3,12 @@
 # supported PostgreSQL major, the SQL golden files (pg_regress) and the client-driven integration tests
 # (tests/) against a private server run as `postgres`, stopped at the end even on failure; then
 # pg_upgrade from the oldest to the newest major tested; then the benchmark harness's smoke run (on 15).
-# Usage: bash scripts/test.sh [--pg MAJOR]... [test name filter...]
+# Usage: bash scripts/test.sh [--pg MAJOR]... [--heavy] [test name filter...]
 #   --pg MAJOR   run the server tiers on that major only (repeatable). Default: every supported major
 #                (15 16 17 18), or those in PLWASM_PG_MAJORS (e.g. "15 18").
+#   --heavy      also install the heavy guest toolchains (Node.js, componentize-js), build those guests
+#                (udf-guests/guests-heavy.txt: JavaScript) and test them beside the others
+#                (the same as PLWASM_HEAVY=1). CI runs without it.
 source "$(dirname "$0")/common.sh"
 require_root
 
@@ -14,6 +17,7 @@ filters=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --pg) majors+=("$2"); shift 2 ;;
+        --heavy) export PLWASM_HEAVY=1; shift ;;
         *) filters+=("$1"); shift ;;
     esac
 done

@@ -6,8 +6,15 @@
 use plwasm_tests::{connect, connect_with_options, drop_database, fresh_database, sqlstate};
 
 /// Stored module names of the polyglot guests (udf-guests/guests.txt); the Rust one first, as the
-/// reference the others are compared with where PostgreSQL has no same function.
-const LANGUAGES: [&str; 3] = ["polyglot_rust", "polyglot_python", "polyglot_c"];
+/// reference the others are compared with where PostgreSQL has no same function. With PLWASM_HEAVY=1
+/// (scripts/test.sh --heavy) the heavy guests too (udf-guests/guests-heavy.txt).
+fn languages() -> Vec<&'static str> {
+    let mut languages = vec!["polyglot_rust", "polyglot_python", "polyglot_c"];
+    if std::env::var("PLWASM_HEAVY").as_deref() == Ok("1") {
+        languages.push("polyglot_js");
+    }
+    languages
+}
 
 /// Guests whose `upper` follows Unicode's full case mapping ('straße' -> 'STRASSE'); C's upper-cases
 /// ASCII letters only.
@@ -101,7 +108,7 @@ fn every_language_gives_the_sdks_answers_over_the_same_data() {
          FROM generate_series(1, 100000) AS i;",
     )
     .unwrap();
-    for module in LANGUAGES {
+    for module in languages() {
         declare(&mut c, module);
         // PostgreSQL's own answers where they are the same function; the Rust component's where
         // only Unicode's full case mapping gives them (upper('straße') is 'STRASSE' there).
@@ -162,7 +169,7 @@ fn every_language_gives_the_same_records_and_sets() {
          FROM generate_series(1, 100000) AS i;",
     )
     .unwrap();
-    for module in LANGUAGES {
+    for module in languages() {
         declare(&mut c, module);
         // list<record> as RETURNS TABLE, against PostgreSQL's own split of the same texts.
         let differences = count(
@@ -221,7 +228,7 @@ fn every_language_aggregates_as_postgres_does() {
     )
     .unwrap();
     let within = |guest: &str, postgres: &str| format!("abs({guest} - {postgres}) > 1e-12 * abs({postgres})");
-    for module in LANGUAGES {
+    for module in languages() {
         declare(&mut c, module);
         // 1,000 groups of 100 rows, each group's statistics as PostgreSQL's and as the Rust guest's.
         let differing = count(
@@ -285,7 +292,7 @@ fn every_language_aggregates_as_postgres_does() {
 fn every_language_fails_cleanly_and_the_backend_keeps_serving() {
     let (db, mut c) = polyglot_database("it_polyglot_failures");
     let pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
-    for module in LANGUAGES {
+    for module in languages() {
         declare(&mut c, module);
         let (state, message) = error_of(&mut c, &format!("SELECT safe_divide_{module}(1, 0)"));
         assert_eq!(
@@ -328,7 +335,7 @@ fn every_language_fails_cleanly_and_the_backend_keeps_serving() {
 #[test]
 fn every_language_finds_the_sandbox_closed() {
     let (db, mut c) = polyglot_database("it_polyglot_sandbox");
-    for module in LANGUAGES {
+    for module in languages() {
         declare(&mut c, module);
         let found: String = c.query_one(&format!("SELECT probe_sandbox_{module}()"), &[]).unwrap().get(0);
         assert!(found.starts_with("file: refused"), "{module}: {found}");
