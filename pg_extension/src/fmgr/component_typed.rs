@@ -71,7 +71,8 @@ impl TypedScalarCall {
             return None;
         }
         let kind = lane(plain_scalar(result.shape.as_ref(), result.optional)?)?;
-        let same_kind = plan.params.iter().all(|p| plain_scalar(Some(&p.shape), p.optional).and_then(lane) == Some(kind));
+        let same_kind =
+            plan.params.iter().all(|p| plain_scalar(Some(&p.shape), p.optional).and_then(lane) == Some(kind));
         if !same_kind {
             return None;
         }
