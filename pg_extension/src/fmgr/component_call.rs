@@ -4,11 +4,8 @@
 
 use super::aggregate::{self, BatchFunc, KnownState};
 use super::component_result::{failure, result_datum};
-use super::component_typed::TypedScalarCall;
-use crate::abi::scalar;
+use super::component_typed::FastPath;
 use crate::abi::set;
-use crate::abi::types::{ScalarType, ValueType};
-use crate::abi::wit_shape::Shape;
 use crate::abi::wit_values;
 use crate::error::{ErrorKind, PlWasmError, Result};
 use crate::function::check::FunctionEntry;
@@ -36,31 +33,6 @@ pub(crate) struct ComponentSite {
     no_slots: Vec<ValRaw>,
     /// Set when the per-row fast path (component_typed.rs) serves this function in this instance.
     fast: Option<FastPath>,
-}
-
-/// A typed call, with the SQL types of its arguments and result.
-struct FastPath {
-    call: TypedScalarCall,
-    params: Vec<ScalarType>,
-    result: ScalarType,
-}
-
-impl FastPath {
-    /// The fast path for the entry's function in this instance, if it takes it.
-    fn of(entry: &FunctionEntry, instance: &RefCell<LiveInstance>, func: Func) -> Option<FastPath> {
-        let plan = entry.component.as_ref()?;
-        if !entry.strict {
-            return None;
-        }
-        let scalar = |shape: &Shape| match shape {
-            Shape::Plain(ValueType::Scalar(scalar)) => Some(*scalar),
-            _ => None,
-        };
-        let call = TypedScalarCall::bind(func, &instance.borrow(), plan)?;
-        let params = plan.params.iter().map(|p| scalar(&p.shape)).collect::<Option<Vec<_>>>()?;
-        let result = scalar(plan.result.shape.as_ref()?)?;
-        Some(FastPath { call, params, result })
-    }
 }
 
 impl ComponentSite {
@@ -93,14 +65,11 @@ impl ComponentSite {
         }
         if let Some(fast) = &self.fast {
             // SAFETY: fcinfo is valid, STRICT, and carries one non-NULL argument per declared parameter.
-            let args = unsafe { (*fcinfo).args.as_slice(fast.params.len()) };
+            let args = unsafe { (*fcinfo).args.as_slice(fast.arguments()) };
             let mut live = self.instance.borrow_mut();
-            let stats = &self.entry.stats;
-            let in_function = |e: PlWasmError| e.in_function(&self.entry.display_name);
-            return match fast.call.call(&mut live, &fast.params, args, stats).map_err(in_function)? {
-                Some(raw) => scalar::from_raw(fast.result, raw).map_err(|error| in_function(live.reject(stats, error))),
-                None => Err(in_function(Returned::exited_error())),
-            };
+            // SAFETY: the arguments are the call's, non-NULL, of the declared types.
+            return unsafe { fast.invoke(&mut live, args, &self.entry.stats) }
+                .map_err(|e| e.in_function(&self.entry.display_name));
         }
         if let Some(support) = &self.entry.signature.support {
             let caller = aggregate::Caller {
