@@ -143,18 +143,29 @@ guest_is_current() {
     [ -f "$out" ] && [ -z "$(find "$@" -newer "$out" -type f -not -path '*/__pycache__/*' | head -n 1)" ]
 }
 
+# guests_to_build TARGET: "name source_dir out" for each guest whose "target" is TARGET (a guest built
+# by a non-Rust toolchain from a directory under udf-guests, against the polyglot WIT) and whose
+# component is missing or older than its sources or the WIT; the output's directory is made.
+guests_to_build() {
+    local name package target file out source_dir
+    while read -r name package target file; do
+        [ "$target" = "$1" ] || continue
+        out="${GUESTS_DIR}/${target}/release/${file}"
+        source_dir="${REPO_ROOT}/udf-guests/${package}"
+        guest_is_current "$out" "$source_dir" "${REPO_ROOT}/udf-guests/polyglot/wit" && continue
+        mkdir -p "$(dirname "$out")"
+        echo "$name $source_dir $out"
+    done < <(guest_entries)
+}
+
 # build_c_guests: the guests whose "target" in guests.txt is clang-wasi: the package is a directory
 # under udf-guests with one .c file, compiled by clang for wasm32-wasi (wasi-libc) with wit-bindgen's
 # C bindings of the polyglot WIT, and made a component by wasm-tools with the preview 1 adapter.
 build_c_guests() {
-    local name package target file out source_dir work generated
-    while read -r name package target file; do
-        [ "$target" = clang-wasi ] || continue
-        out="${GUESTS_DIR}/${target}/release/${file}"
-        source_dir="${REPO_ROOT}/udf-guests/${package}"
-        guest_is_current "$out" "$source_dir" "${REPO_ROOT}/udf-guests/polyglot/wit" && continue
-        work="${GUESTS_DIR}/${target}/${name}"
-        rm -rf "$work" && mkdir -p "$work" "$(dirname "$out")"
+    local name source_dir out work generated
+    while read -r name source_dir out; do
+        work="${GUESTS_DIR}/clang-wasi/${name}"
+        rm -rf "$work" && mkdir -p "$work"
         generated=$(wit-bindgen c "${REPO_ROOT}/udf-guests/polyglot/wit" --world library --out-dir "$work" 2>&1) \
             || { printf '%s\n' "$generated" >&2; die "wit-bindgen could not generate the C bindings"; }
         clang --target=wasm32-wasi --sysroot=/usr -O2 -Wall -Werror -mexec-model=reactor -I "$work" \
@@ -162,39 +173,29 @@ build_c_guests() {
         (cd "${REPO_ROOT}/udf-guests" && cargo run --quiet --release -p polyglot-c-adapter -- "$work/adapter.wasm")
         "${TOOLS_VENV}/bin/wasm-tools" component new "$work/core.wasm" \
             --adapt "wasi_snapshot_preview1=$work/adapter.wasm" -o "$out"
-    done < <(guest_entries)
+    done < <(guests_to_build clang-wasi)
 }
 
 # build_python_guests: the guests whose "target" in guests.txt is componentize-py: the package is a
 # directory under udf-guests with app.py, built against the polyglot WIT (udf-guests/polyglot/wit)
 # when either changed since the component was written.
 build_python_guests() {
-    local name package target file out source_dir
-    while read -r name package target file; do
-        [ "$target" = componentize-py ] || continue
-        out="${GUESTS_DIR}/${target}/release/${file}"
-        source_dir="${REPO_ROOT}/udf-guests/${package}"
-        guest_is_current "$out" "$source_dir" "${REPO_ROOT}/udf-guests/polyglot/wit" && continue
-        mkdir -p "$(dirname "$out")"
+    local name source_dir out
+    while read -r name source_dir out; do
         (cd "$source_dir" && PYTHONDONTWRITEBYTECODE=1 "${TOOLS_VENV}/bin/componentize-py" --quiet \
             -d "${REPO_ROOT}/udf-guests/polyglot/wit" -w library componentize app -o "$out")
-    done < <(guest_entries)
+    done < <(guests_to_build componentize-py)
 }
 
 # build_js_guests: the guests whose "target" is componentize-js (guests-heavy.txt): the package is a
 # directory under udf-guests with app.js, built against the polyglot WIT with wasi:http and the fetch
 # event disabled (plwasm grants neither).
 build_js_guests() {
-    local name package target file out source_dir
-    while read -r name package target file; do
-        [ "$target" = componentize-js ] || continue
-        out="${GUESTS_DIR}/${target}/release/${file}"
-        source_dir="${REPO_ROOT}/udf-guests/${package}"
-        guest_is_current "$out" "$source_dir" "${REPO_ROOT}/udf-guests/polyglot/wit" && continue
-        mkdir -p "$(dirname "$out")"
+    local name source_dir out
+    while read -r name source_dir out; do
         PATH="${TOOLS_VENV}/bin:${PATH}" "${TOOLS_JS}/node_modules/.bin/componentize-js" "${source_dir}/app.js" \
             --wit "${REPO_ROOT}/udf-guests/polyglot/wit" --world-name library -d http -d fetch-event -o "$out" >/dev/null
-    done < <(guest_entries)
+    done < <(guests_to_build componentize-js)
 }
 
 # stage_guests DIR: copy the built guests to DIR/<name>.wasm and the time-series library's declarations
