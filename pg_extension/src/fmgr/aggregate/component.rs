@@ -4,7 +4,7 @@
 //! Rows are buffered and handed over by the same code as for core modules (state.rs).
 
 use super::state::{self, BatchState, lost_state};
-use super::{Caller, ToCombine, aggregate_context, null_result, state_fuel_calls, states_to_combine};
+use super::{Caller, Merge, aggregate_context, combine, null_result, state_fuel_calls};
 use crate::abi::memory;
 use crate::abi::types::ValueType;
 use crate::error::{ErrorKind, PlWasmError, Result};
@@ -48,7 +48,9 @@ pub(super) unsafe fn invoke(
     unsafe {
         match support {
             ComponentSupport::Finish { constructor } => finish(caller, *constructor, fcinfo),
-            ComponentSupport::Combine { constructor } => combine(caller, *constructor, fcinfo, context),
+            ComponentSupport::Combine { constructor } => {
+                combine(caller, fcinfo, context, |caller, states| merge_in_component(caller, *constructor, states))
+            }
             ComponentSupport::Deserialize => deserialize(caller, fcinfo),
             ComponentSupport::Rows { .. } => {
                 Err(PlWasmError::new(ErrorKind::Internal, "a transition function on the whole-state path"))
@@ -124,21 +126,13 @@ unsafe fn finish(
     unsafe { component_result::result_datum(plan, results.first(), fcinfo) }.map_err(|error| live.reject(stats, error))
 }
 
-/// COMBINEFUNC: `into.merge(from)`, with a new state for `into` when PostgreSQL has none yet.
-///
-/// # Safety
-/// `fcinfo` is the call's valid FunctionCallInfo.
-unsafe fn combine(
+/// COMBINEFUNC's merge: `into.merge(from)`, with a new state for `into` when PostgreSQL has none yet.
+fn merge_in_component(
     caller: &mut Caller,
     constructor: wasmtime::component::ComponentExportIndex,
-    fcinfo: pg_sys::FunctionCallInfo,
-    aggcontext: pg_sys::MemoryContext,
+    states: Merge,
 ) -> Result<Datum> {
-    // SAFETY: as this function's caller guarantees.
-    let (into, from_handle, from_absorbed) = match unsafe { states_to_combine(caller, fcinfo, aggcontext) }? {
-        ToCombine::Done(datum) => return Ok(datum),
-        ToCombine::Merge { into, from_handle, from_absorbed } => (into, from_handle, from_absorbed),
-    };
+    let Merge { into, from_handle, from_absorbed } = states;
     // SAFETY: a live state distinct from `from`; the only reference to it from here on.
     let state = unsafe { into.get() };
     let instance = state.instance.clone();

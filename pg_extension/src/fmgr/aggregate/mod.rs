@@ -97,9 +97,8 @@ pub unsafe fn invoke(mut caller: Caller, support: &Support, fcinfo: pg_sys::Func
             (Support::Finish { result }, None) => {
                 aggregate_context(fcinfo).and_then(|_| finish(&mut caller, *result, fcinfo))
             }
-            (Support::Combine, None) => {
-                aggregate_context(fcinfo).and_then(|(context, _)| combine(&mut caller, fcinfo, context))
-            }
+            (Support::Combine, None) => aggregate_context(fcinfo)
+                .and_then(|(context, _)| combine(&mut caller, fcinfo, context, merge_in_module)),
             (Support::Deserialize, None) => aggregate_context(fcinfo).and_then(|_| deserialize(&mut caller, fcinfo)),
         }
     };
@@ -207,20 +206,28 @@ unsafe fn finish(caller: &mut Caller, result: ValueType, fcinfo: pg_sys::Functio
     result.map_err(|e| e.in_function(&caller.entry.display_name))
 }
 
-/// COMBINEFUNC: merge the second state into the first (a new one when the first is NULL).
+/// COMBINEFUNC: merge the second state into the first (a new one when the first is NULL); `merge`
+/// does it in the guest (a core module's export, or a component's method).
 ///
 /// # Safety
 /// `fcinfo` is the call's valid FunctionCallInfo.
-unsafe fn combine(
-    caller: &mut Caller,
+unsafe fn combine<'a, 'b>(
+    caller: &'a mut Caller<'b>,
     fcinfo: pg_sys::FunctionCallInfo,
     aggcontext: pg_sys::MemoryContext,
+    merge: impl FnOnce(&'a mut Caller<'b>, Merge) -> Result<Datum>,
 ) -> Result<Datum> {
     // SAFETY: as this function's caller guarantees.
-    let (into, from_handle, from_absorbed) = match unsafe { states_to_combine(caller, fcinfo, aggcontext) }? {
-        ToCombine::Done(datum) => return Ok(datum),
-        ToCombine::Merge { into, from_handle, from_absorbed } => (into, from_handle, from_absorbed),
-    };
+    match unsafe { states_to_combine(caller, fcinfo, aggcontext) }? {
+        ToCombine::Merge(states) => merge(caller, states),
+        // Nothing to merge (the second state is NULL): this is the result.
+        ToCombine::Done(datum) => Ok(datum),
+    }
+}
+
+/// A core module's combine export: `(into handle, from handle) -> handle`.
+fn merge_in_module(caller: &mut Caller, states: Merge) -> Result<Datum> {
+    let Merge { into, from_handle, from_absorbed } = states;
     // SAFETY: a live state distinct from `from`; the only reference to it from here on.
     let state = unsafe { into.get() };
     let func = caller.core_func_in(&state.instance)?;
@@ -236,12 +243,17 @@ unsafe fn combine(
 
 /// What a COMBINEFUNC call has to do.
 enum ToCombine {
-    /// Nothing to merge (the second state is NULL): this is the result.
     Done(Datum),
-    /// Merge the guest state `from_handle` (which has taken in `from_absorbed` rows) into `into`'s.
-    /// Both are flushed and live in one instance; `into` was made in the aggregate's context if
-    /// PostgreSQL had no state yet (its handle is then 0).
-    Merge { into: StatePtr, from_handle: i32, from_absorbed: u64 },
+    Merge(Merge),
+}
+
+/// Merge the guest state `from_handle` (which has taken in `from_absorbed` rows) into `into`'s.
+/// Both are flushed and live in one instance; `into` was made in the aggregate's context if
+/// PostgreSQL had no state yet (its handle is then 0).
+struct Merge {
+    into: StatePtr,
+    from_handle: i32,
+    from_absorbed: u64,
 }
 
 /// The two states of a COMBINEFUNC call, checked: both plwasm's, of the caller's module and role,
@@ -297,7 +309,7 @@ unsafe fn states_to_combine(
         }
         None => BatchState::create_in(&into_instance, caller.entry.module.hash, caller.role, aggcontext),
     };
-    Ok(ToCombine::Merge { into, from_handle, from_absorbed })
+    Ok(ToCombine::Merge(Merge { into, from_handle, from_absorbed }))
 }
 
 /// DESERIALFUNC: a state from the bytes a serial function gave, made in the current (per-tuple)
