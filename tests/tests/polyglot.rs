@@ -11,15 +11,15 @@ use plwasm_tests::{connect, connect_with_options, drop_database, fresh_database,
 fn languages() -> Vec<&'static str> {
     let mut languages = vec!["polyglot_rust", "polyglot_python", "polyglot_c"];
     if std::env::var("PLWASM_HEAVY").as_deref() == Ok("1") {
-        languages.push("polyglot_js");
+        languages.extend(["polyglot_js", "polyglot_go"]);
     }
     languages
 }
 
 /// Guests whose `upper` follows Unicode's full case mapping ('straße' -> 'STRASSE'); C's upper-cases
-/// ASCII letters only.
+/// ASCII letters only, Go's `strings.ToUpper` maps one character to one ('ß' stays).
 fn full_case_mapping(module: &str) -> bool {
-    module != "polyglot_c"
+    !matches!(module, "polyglot_c" | "polyglot_go")
 }
 
 /// Create the library's functions over `module`, named with the language's suffix.
