@@ -2,6 +2,7 @@
 PL/Python, plwasm) and the ratio targets of issue 5. Read by harness.py; docs/performance.md
 explains each one."""
 
+import os
 from dataclasses import dataclass, field
 
 # Sizes of the full run and of the smoke run the test suite makes (answers only, never times).
@@ -42,12 +43,27 @@ class Workload:
     rows: int = 0  # for nanoseconds per row
 
 
-def component_aggregates():
-    """The polyglot library's `stats.moments` resource as a batched stddev aggregate, in each language."""
+# The polyglot library's guests (udf-guests/polyglot): stored module suffix and label. JavaScript and
+# Go are built only with PLWASM_HEAVY=1 (scripts/test.sh --heavy, PLWASM_HEAVY=1 bash benches/run.sh).
+COMPONENT_LANGUAGES = [("rust", "Rust"), ("c", "C"), ("python", "Python")] + (
+    [("js", "JavaScript"), ("go", "Go")] if os.environ.get("PLWASM_HEAVY") == "1" else [])
+# Interpreted guests loop over a million-element array in more fuel than one call can have (Python's
+# rolling-mean: about 8 billion units, JavaScript's 5.6; plwasm.max_fuel_per_call stops at 2^31 - 1),
+# so they run it in a backend with fuel metering off.
+INTERPRETED = {"python", "js"}
+FUEL_OFF = "-c plwasm.fuel_metering=off"
+
+
+def components_sql():
+    """Each language's component `add`, `rolling-mean` and `stats.moments` (a batched stddev)."""
     sql = []
-    for language in ("rust", "python", "c"):
+    for language, _ in COMPONENT_LANGUAGES:
         module = f"polyglot_{language}"
         sql.append(f"""
+CREATE FUNCTION {language}_component_add(int, int) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm
+AS '{module}:add';
+CREATE FUNCTION {language}_component_rolling_mean(float8[], int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE wasm
+AS '{module}:rolling-mean';
 CREATE FUNCTION {language}_moments_push(internal, float8) RETURNS internal PARALLEL SAFE LANGUAGE wasm
 AS '{module}:moments.push';
 CREATE FUNCTION {language}_moments_stddev(internal) RETURNS float8 PARALLEL SAFE LANGUAGE wasm
@@ -73,7 +89,7 @@ CREATE TABLE component_ints AS SELECT i FROM generate_series(1, {size['component
 CREATE TABLE floats AS SELECT sin(i) * 10 AS x FROM generate_series(1, {size['float_rows']}) AS i;
 CREATE TABLE component_floats AS SELECT 100 * sin(i / 10.0) + (i % 7) AS x
     FROM generate_series(1, {size['component_rows']}) AS i;
-{component_aggregates()}
+{components_sql()}
 {texts}
 CREATE TABLE series AS SELECT i, 100 * sin(i / 10.0) + (i % 7) AS x FROM generate_series(1, {size['series_len']}) AS i;
 CREATE TABLE arr AS SELECT array_agg(x ORDER BY i) AS xs FROM series;
@@ -84,13 +100,17 @@ CREATE TABLE window_series AS SELECT i, x FROM series WHERE i <= {size['window_r
 
 
 FUNCTIONS = r"""
--- The polyglot library's components (udf-guests/polyglot), the same functions as the core-ABI guests'.
-CREATE FUNCTION rust_component_add(int, int) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm
-AS 'polyglot_rust:add';
-CREATE FUNCTION python_component_add(int, int) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm
-AS 'polyglot_python:add';
-CREATE FUNCTION rust_component_rolling_mean(float8[], int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE wasm
-AS 'polyglot_rust:rolling-mean';
+-- rolling_mean, the components' float8[] kernel, as the timeseries guest's loop.
+CREATE FUNCTION plpgsql_rolling_mean(xs float8[], w int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpgsql AS $$
+DECLARE total float8 := 0; result float8[] := '{}';
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(xs, 1), 0) LOOP
+        total := total + xs[i];
+        IF i > w THEN total := total - xs[i - w]; END IF;
+        result[i] := total / least(i, w)::float8;
+    END LOOP;
+    RETURN result;
+END $$;
 CREATE FUNCTION wasm_add(int, int) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm
 AS $$ (module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)) $$;
 CREATE FUNCTION sdk_add(int, int) RETURNS int IMMUTABLE STRICT PARALLEL SAFE LANGUAGE wasm AS 'sdk_examples';
@@ -211,6 +231,16 @@ for i in range(len(xs)):
     out.append(float('nan') if c < 2 else math.sqrt(max(m2, 0.0) / float(c - 1)))
 return out
 $$;
+CREATE FUNCTION py_rolling_mean(xs float8[], w int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpython3u AS $$
+total = 0.0
+out = []
+for i, x in enumerate(xs):
+    total += x
+    if i >= w:
+        total -= xs[i - w]
+    out.append(total / min(i + 1, w))
+return out
+$$;
 CREATE FUNCTION py_welford(s float8[], x float8) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpython3u AS $$
 n = s[0] + 1.0
 d = x - s[1]
@@ -243,9 +273,10 @@ def mean_stddev(label, kind, options="", per_row=False):
     return Contender(label, kind, query, options=options)
 
 
-def rolling(label, kind, function):
+def rolling(label, kind, function, options=""):
     return Contender(label, kind, f"SELECT array_length({function}(xs, 100), 1) FROM arr;",
-                     f"SELECT sum(s) FROM unnest((SELECT {function}(xs, 100) FROM arr)) AS s WHERE s <> 'NaN';")
+                     f"SELECT sum(s) FROM unnest((SELECT {function}(xs, 100) FROM arr)) AS s WHERE s <> 'NaN';",
+                     options)
 
 
 def text_workload(size, rows):
@@ -360,22 +391,30 @@ def workloads(size):
             "each language's component against the core ABI", "query",
             [Contender("native pgrx", "native", "SELECT sum(native_add(i, 1)) FROM component_ints;"),
              Contender("wasm core ABI", "wasm", "SELECT sum(wasm_add(i, 1)) FROM component_ints;"),
-             Contender("Rust component", "wasm", "SELECT sum(rust_component_add(i, 1)) FROM component_ints;"),
-             Contender("Python component", "wasm", "SELECT sum(python_component_add(i, 1)) FROM component_ints;"),
+             *[Contender(f"{name} component", "wasm", f"SELECT sum({language}_component_add(i, 1)) FROM component_ints;")
+               for language, name in COMPONENT_LANGUAGES],
              Contender("PL/pgSQL", "plpgsql", "SELECT sum(plpgsql_add(i, 1)) FROM component_ints;"),
              Contender("PL/Python", "plpython", "SELECT sum(py_add(i, 1)) FROM component_ints;")],
             "wasm core ABI",
             [Target("components: Rust component ÷ core ABI (scalar)", "Rust component", "wasm core ABI", 3.0, True),
+             Target("components: C component ÷ core ABI (scalar)", "C component", "wasm core ABI", 3.0, True),
              Target("components: Python component ÷ PL/Python (scalar)", "Python component", "PL/Python", 3.0, True)],
             rows=size["component_rows"]),
         Workload(
             "component_array", f"components: rolling_mean over a {size['series_len']:,}-element float8 array, "
-            "window 100, the Rust component against the core ABI (Python's interpreted loop needs more fuel "
-            "than a call may have for a million elements)", "query",
-            [rolling("wasm core ABI (Rust SDK)", "wasm", "rolling_mean"),
-             rolling("Rust component", "wasm", "rust_component_rolling_mean")],
+            "window 100, each language's component against the core ABI (Python and JavaScript without fuel "
+            "metering: their interpreted loops need more fuel than a call can have)", "query",
+            [rolling("native pgrx", "native", "native_rolling_mean"),
+             rolling("wasm core ABI (Rust SDK)", "wasm", "rolling_mean"),
+             *[rolling(f"{name} component" + (" (fuel metering off)" if language in INTERPRETED else ""), "wasm",
+                       f"{language}_component_rolling_mean", FUEL_OFF if language in INTERPRETED else "")
+               for language, name in COMPONENT_LANGUAGES],
+             rolling("PL/pgSQL", "plpgsql", "plpgsql_rolling_mean"),
+             rolling("PL/Python", "plpython", "py_rolling_mean")],
             "wasm core ABI (Rust SDK)",
             [Target("components: Rust component ÷ core ABI (float8[])", "Rust component", "wasm core ABI (Rust SDK)",
+                    2.0, True),
+             Target("components: C component ÷ core ABI (float8[])", "C component", "wasm core ABI (Rust SDK)",
                     2.0, True)],
             tolerance=1e-9),
         Workload(
@@ -383,13 +422,21 @@ def workloads(size):
             "a component's resource in each language against the core ABI and the built-in", "query",
             [Contender("built-in stddev_samp", "builtin", "SELECT stddev_samp(x) FROM component_floats;"),
              Contender("wasm core ABI (ts_stddev)", "wasm", "SELECT ts_stddev(x) FROM component_floats;"),
-             Contender("Rust component", "wasm", "SELECT rust_component_stddev(x) FROM component_floats;"),
-             Contender("C component", "wasm", "SELECT c_component_stddev(x) FROM component_floats;"),
-             Contender("Python component", "wasm", "SELECT python_component_stddev(x) FROM component_floats;")],
+             *[Contender(f"{name} component", "wasm", f"SELECT {language}_component_stddev(x) FROM component_floats;")
+               for language, name in COMPONENT_LANGUAGES]],
             "wasm core ABI (ts_stddev)",
             [Target("components: Python component ÷ Rust component (batched aggregate)", "Python component",
                     "Rust component", 5.0, True)],
             tolerance=1e-9, rows=size["component_rows"]),
+        Workload(
+            "component_cold_start", "components: SELECT f(1, 1) as the first call of a new connection (pgbench -C), "
+            "each language's component against the core ABI", "connect",
+            [Contender("native pgrx", "native", "SELECT native_add(1, 1);"),
+             Contender("wasm core ABI (100 KB module)", "wasm", "SELECT sdk_add(1, 1);"),
+             *[Contender(f"{name} component", "wasm", f"SELECT {language}_component_add(1, 1);")
+               for language, name in COMPONENT_LANGUAGES],
+             Contender("PL/Python", "plpython", "SELECT py_add(1, 1);")],
+            "wasm core ABI (100 KB module)"),
         Workload(
             "sdk_scalar", f"SDK cost: add over {scalar_rows:,} int rows, the SDK against hand-written WAT", "query",
             [Contender("hand-written WAT", "wasm", "SELECT sum(hand_add(i, 1)) FROM ints;"),

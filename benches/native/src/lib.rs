@@ -22,6 +22,17 @@ fn native_rolling_std(values: Array<'_, f64>, window: i32) -> Vec<f64> {
     ts_kernels::rolling_std(values, window as usize)
 }
 
+/// `native_rolling_mean(float8[], int) RETURNS float8[]`: the timeseries guest's loop, for the
+/// components' float8[] workload.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn native_rolling_mean(values: Array<'_, f64>, window: i32) -> Vec<f64> {
+    if window < 1 {
+        error!("window must be at least 1, not {window}");
+    }
+    let values = values.as_slice().unwrap_or_else(|_| error!("the array contains NULLs"));
+    ts_kernels::rolling_mean(values, window as usize)
+}
+
 /// `native_float_chain(float8) RETURNS float8`: the float kernel, the same Rust as the wasm guest's.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn native_float_chain(x: f64) -> f64 {

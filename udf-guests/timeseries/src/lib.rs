@@ -14,17 +14,7 @@ fn check_window(window: i32) -> Result<usize, String> {
 /// `rolling_mean(float8[], integer) RETURNS float8[]`
 #[udf]
 fn rolling_mean(values: &[f64], window: i32) -> Result<Vec<f64>, String> {
-    let window = check_window(window)?;
-    let mut sum = 0.0;
-    let mut out = Vec::with_capacity(values.len());
-    for i in 0..values.len() {
-        sum += values[i];
-        if i >= window {
-            sum -= values[i - window];
-        }
-        out.push(sum / (i + 1).min(window) as f64);
-    }
-    Ok(out)
+    Ok(ts_kernels::rolling_mean(values, check_window(window)?))
 }
 
 /// `rolling_std(float8[], integer) RETURNS float8[]`: sample standard deviation per window (NaN where

@@ -18,6 +18,21 @@ pub(crate) fn smaller(a: f64, b: f64) -> f64 {
     if b < a || a.is_nan() { b } else { a }
 }
 
+/// Mean of the `window` values ending at each index (fewer at the start), by a running sum. `window`
+/// must be at least 1.
+pub fn rolling_mean(values: &[f64], window: usize) -> Vec<f64> {
+    let mut sum = 0.0;
+    let mut means = Vec::with_capacity(values.len());
+    for i in 0..values.len() {
+        sum += values[i];
+        if i >= window {
+            sum -= values[i - window];
+        }
+        means.push(sum / (i + 1).min(window) as f64);
+    }
+    means
+}
+
 /// Sample standard deviation of the `window` values ending at each index (fewer at the start; NaN
 /// where the window holds one value). `window` must be at least 1.
 ///
