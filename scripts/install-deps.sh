@@ -45,6 +45,8 @@ PACKAGES=(
     wasi-libc libclang-rt-14-dev-wasm32 lld
     # benches/: the PL/Python contender, and the harness's client library and chart.
     postgresql-plpython3-15 python3-psycopg2 python3-matplotlib
+    # The Citus cluster tests build the vendored Citus (scripts/citus.sh).
+    libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev
 )
 missing=()
 for pkg in "${PACKAGES[@]}"; do

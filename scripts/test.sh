@@ -2,7 +2,8 @@
 # The whole test suite, in three tiers: unit tests and lints, which need no server; then, on each
 # supported PostgreSQL major, the SQL golden files (pg_regress) and the client-driven integration tests
 # (tests/) against a private server run as `postgres`, stopped at the end even on failure; then
-# pg_upgrade from the oldest to the newest major tested; then the benchmark harness's smoke run (on 15).
+# pg_upgrade from the oldest to the newest major tested; then the Citus cluster tests (on 15); then the
+# benchmark harness's smoke run (on 15).
 # Usage: bash scripts/test.sh [--pg MAJOR]... [--heavy] [test name filter...]
 #   --pg MAJOR   run the server tiers on that major only (repeatable). Default: every supported major
 #                (15 16 17 18), or those in PLWASM_PG_MAJORS (e.g. "15 18").
@@ -32,7 +33,8 @@ log "unit tests: the host/guest contract (plwasm-abi), the extension's pure modu
 log "layering of pg_extension/src: no file reaches into a higher layer, no import cycles"
 python3 "${REPO_ROOT}/scripts/check_layers.py"
 log "cargo fmt --check and cargo clippy -D warnings, both workspaces"
-(cd "${REPO_ROOT}" && cargo fmt --all --check && cargo clippy --quiet --workspace --all-targets -- -D warnings)
+(cd "${REPO_ROOT}" && cargo fmt --all --check &&
+    cargo clippy --quiet --workspace --all-targets --features plwasm-tests/citus -- -D warnings)
 (
     cd "${REPO_ROOT}/udf-guests" && cargo fmt --all --check
     cargo clippy --quiet --target wasm32-unknown-unknown --workspace --exclude wasi-demo -- -D warnings
@@ -90,6 +92,17 @@ if [ "$oldest" != "$newest" ] && [ "${#filters[@]}" -eq 0 ]; then
         summary+=("pg_upgrade ${oldest} -> ${newest}: passed")
     else
         summary+=("pg_upgrade ${oldest} -> ${newest}: FAILED")
+        status=1
+    fi
+fi
+
+# The Citus tier (tests/citus): a local cluster of the vendored Citus on 15, when 15 is tested and the
+# tests were not filtered.
+if [[ " ${majors[*]} " == *" 15 "* ]] && [ "${#filters[@]}" -eq 0 ]; then
+    if bash "${REPO_ROOT}/tests/citus/run.sh" 15; then
+        summary+=("Citus 13.2.2 on 15, a coordinator and two workers: passed")
+    else
+        summary+=("Citus 13.2.2 on 15, a coordinator and two workers: FAILED")
         status=1
     fi
 fi

@@ -5,6 +5,7 @@
 //! row would be lost. Loading falls back to the carrier only when the table has no row for the module.
 
 use crate::error::{ErrorKind, PlWasmError, Result};
+use crate::guest::module::ModuleHash;
 use pgrx::pg_sys::{self, Oid};
 use pgrx::spi::Spi;
 
@@ -83,6 +84,38 @@ pub fn remove(name: &str) -> Result<()> {
         return Ok(());
     }
     Spi::run(&format!("DROP FUNCTION IF EXISTS {}()", function(name))).map_err(spi_error)
+}
+
+/// Which version of module `name`'s carrier the catalog holds, if there is one: its row's transaction
+/// and place (`xmin` and `ctid`), which every CREATE OR REPLACE changes. Reading it costs a catalog
+/// lookup, not the module's bytes.
+pub fn version(name: &str) -> Result<Option<String>> {
+    if !schema_exists()? {
+        return Ok(None);
+    }
+    Spi::get_one_with_args::<String>(
+        "SELECT (SELECT p.xmin::pg_catalog.text OPERATOR(pg_catalog.||) p.ctid::pg_catalog.text \
+                 FROM pg_catalog.pg_proc p WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($1))",
+        &[format!("{}()", function(name)).into()],
+    )
+    .map_err(spi_error)
+}
+
+thread_local! {
+    /// The hash of each carrier version this backend has read: a module known only by its carrier (on
+    /// a Citus worker, where Citus copies the carriers but not the table's rows) is read once per version.
+    static HASHES: std::cell::RefCell<std::collections::HashMap<String, (String, ModuleHash)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The hash of module `name` as its carrier's `version` held it, if this backend has read that version.
+pub fn hash_read(name: &str, version: &str) -> Option<ModuleHash> {
+    HASHES.with(|hashes| hashes.borrow().get(name).filter(|(seen, _)| seen == version).map(|(_, hash)| *hash))
+}
+
+/// Note that the carrier's `version` of module `name` holds the module with `hash`.
+pub fn note_hash(name: &str, version: String, hash: ModuleHash) {
+    HASHES.with(|hashes| hashes.borrow_mut().insert(name.to_string(), (version, hash)));
 }
 
 /// Module `name`'s bytes from its carrier, if there is one.

@@ -221,10 +221,10 @@ pub fn load(name: &str) -> Result<LoadedModule> {
     let found = match found {
         Some(found) => found,
         // No row: a dump being restored may not have reached plwasm.module_store's data yet, but it has
-        // restored the carrier. What is built over it lasts one statement: the row will follow.
+        // restored the carrier; and a Citus worker has only the carriers (Citus copies functions to
+        // every node, not the table's rows). What is built over it lasts one statement.
         None => {
-            let bytes = carrier::read(name)?.ok_or_else(missing)?;
-            let (module, how) = modules::compile(&bytes)?;
+            let (module, how) = load_from_carrier(name)?.ok_or_else(missing)?;
             return Ok(LoadedModule { module, how, newest: false });
         }
     };
@@ -235,6 +235,22 @@ pub fn load(name: &str) -> Result<LoadedModule> {
     let newest_sha256 = store_table::with_row(&table, name, Seen::Newest, |row| row.sha256())?.flatten();
     let newest = newest_sha256.is_some_and(|sha256| sha256 == module.hash_hex());
     Ok(LoadedModule { module, how, newest })
+}
+
+/// A module from its carrier alone. Its bytes are read once per version of the carrier: after that its
+/// hash finds the module this backend (or the code cache) already has.
+fn load_from_carrier(name: &str) -> Result<Option<(Rc<CompiledModule>, Prepared)>> {
+    let Some(version) = carrier::version(name)? else { return Ok(None) };
+    if let Some(ready) = carrier::hash_read(name, &version).and_then(|hash| modules::find_ready(&hash)) {
+        return Ok(Some(ready));
+    }
+    let Some(bytes) = carrier::read(name)? else { return Ok(None) };
+    let (module, how) = modules::compile(&bytes)?;
+    // Remembered only if no other version replaced the one the bytes were read under meanwhile.
+    if carrier::version(name)?.as_deref() == Some(version.as_str()) {
+        carrier::note_hash(name, version, module.hash);
+    }
+    Ok(Some((module, how)))
 }
 
 /// Install (or replace) a stored module. Returns its sha256 in hex.

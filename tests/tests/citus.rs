@@ -1,0 +1,223 @@
+//! plwasm on a Citus cluster (tests/citus/run.sh starts it: a coordinator, two workers and a spare node):
+//! stored modules reach every node inside the coordinator's transaction, functions run on the workers
+//! next to the data and give a single node's answers, a guest failing on a worker is a clean error on
+//! the coordinator, and a node added later has the modules.
+
+use plwasm_tests::{guest_wasm, sqlstate};
+use postgres::{Client, NoTls};
+use std::sync::Once;
+
+/// The coordinator's port; the workers listen on the next two, the spare node on the one after.
+fn coordinator_port() -> u16 {
+    std::env::var("PLWASM_CITUS_PORT")
+        .expect("PLWASM_CITUS_PORT is not set: run these tests with tests/citus/run.sh")
+        .parse()
+        .expect("PLWASM_CITUS_PORT is a port number")
+}
+
+/// The database Citus is created in on every node (scripts/citus.sh, CITUS_DB).
+const DATABASE: &str = "citus_tests";
+
+fn node(offset: u16) -> Client {
+    let port = coordinator_port() + offset;
+    Client::connect(&format!("host=localhost port={port} user=postgres dbname={DATABASE}"), NoTls)
+        .unwrap_or_else(|e| panic!("connecting to the node on port {port}: {e}"))
+}
+
+fn coordinator() -> Client {
+    node(0)
+}
+
+fn workers() -> Vec<Client> {
+    vec![node(1), node(2)]
+}
+
+static SETUP: Once = Once::new();
+
+/// The extension (Citus propagates it to the workers) and the staged example module every test uses,
+/// once per run; then a coordinator connection.
+fn cluster() -> Client {
+    SETUP.call_once(|| {
+        let mut c = coordinator();
+        c.batch_execute("CREATE EXTENSION IF NOT EXISTS plwasm").unwrap();
+        c.execute("SELECT plwasm.install_module('scalar_examples', $1)", &[&guest_wasm("scalar_examples")]).unwrap();
+    });
+    coordinator()
+}
+
+/// Whether a node has module `name`'s carrier, the function that holds its bytes (catalog/carrier.rs).
+fn has_carrier(client: &mut Client, name: &str) -> bool {
+    client
+        .query_one(
+            "SELECT count(*) = 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'plwasm_module_bytes' AND p.proname = $1",
+            &[&name],
+        )
+        .unwrap()
+        .get(0)
+}
+
+fn message_of(error: &postgres::Error) -> String {
+    error.as_db_error().map_or_else(|| error.to_string(), |e| e.message().to_string())
+}
+
+fn one<T: for<'a> postgres::types::FromSql<'a>>(client: &mut Client, sql: &str) -> T {
+    client.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}
+
+/// A distributed table of `rows` ints in 8 shards, and the same rows in a plain table on the coordinator.
+fn distributed_and_local(client: &mut Client, name: &str, rows: i32) {
+    client
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS {name}, {name}_local;
+             CREATE TABLE {name} (i int, x float8, t text);
+             SELECT create_distributed_table('{name}', 'i', shard_count => 8);
+             INSERT INTO {name} SELECT i, sin(i) * 100, md5(i::text) || ' ' || i FROM generate_series(1, {rows}) AS i;
+             CREATE TABLE {name}_local AS SELECT * FROM {name};"
+        ))
+        .unwrap();
+}
+
+#[test]
+fn stored_modules_reach_every_node_within_the_coordinators_transaction() {
+    let mut c = cluster();
+    let bytes = guest_wasm("scalar_examples");
+    c.execute("SELECT plwasm.install_module('citus_adder', $1)", &[&bytes]).unwrap();
+    for (i, mut worker) in workers().into_iter().enumerate() {
+        assert!(has_carrier(&mut worker, "citus_adder"), "worker {}: the module is there", i + 1);
+    }
+    // Rolled back on the coordinator: on no node.
+    c.batch_execute("BEGIN").unwrap();
+    c.execute("SELECT plwasm.install_module('citus_rolled_back', $1)", &[&bytes]).unwrap();
+    c.batch_execute("ROLLBACK").unwrap();
+    for (i, mut worker) in workers().into_iter().enumerate() {
+        assert!(!has_carrier(&mut worker, "citus_rolled_back"), "worker {}: a rolled-back module", i + 1);
+    }
+    // A function over the stored module runs on the workers with no step on them.
+    distributed_and_local(&mut c, "adds", 100_000);
+    c.batch_execute(
+        "CREATE FUNCTION citus_add(int, int) RETURNS int IMMUTABLE STRICT LANGUAGE wasm AS 'citus_adder:add'",
+    )
+    .unwrap();
+    let distributed: i64 = one(&mut c, "SELECT sum(citus_add(i, 1)) FROM adds");
+    let local: i64 = one(&mut c, "SELECT sum(i + 1) FROM adds_local");
+    assert_eq!(distributed, local);
+    // Replaced on the coordinator: the workers' sessions, which Citus keeps open, use the new bytes.
+    let constant = |k: i32| format!("(module (func (export \"constant\") (param i32) (result i32) i32.const {k}))");
+    for k in [1, 2] {
+        let wasm = wat::parse_str(constant(k)).unwrap();
+        c.execute("SELECT plwasm.install_module('citus_swapped', $1)", &[&wasm]).unwrap();
+        if k == 1 {
+            c.batch_execute(
+                "CREATE FUNCTION citus_constant(int) RETURNS int LANGUAGE wasm AS 'citus_swapped:constant'",
+            )
+            .unwrap();
+        }
+        let total: i64 = one(&mut c, "SELECT sum(citus_constant(i)) FROM adds");
+        assert_eq!(total, 100_000 * i64::from(k), "the workers call version {k} of the module");
+    }
+    c.batch_execute("DROP FUNCTION citus_constant(int); SELECT plwasm.drop_module('citus_swapped')").unwrap();
+    // Dropped on the coordinator: gone everywhere, and the function says so from the workers.
+    c.batch_execute("SELECT plwasm.drop_module('citus_adder')").unwrap();
+    for (i, mut worker) in workers().into_iter().enumerate() {
+        assert!(!has_carrier(&mut worker, "citus_adder"), "worker {}: a dropped module", i + 1);
+    }
+    let error = c.query_one("SELECT sum(citus_add(i, 1)) FROM adds", &[]).expect_err("the module is gone");
+    let message = message_of(&error);
+    assert!(message.contains("wasm module \"citus_adder\" does not exist"), "{message}");
+    c.batch_execute("DROP FUNCTION citus_add(int, int); DROP TABLE adds, adds_local").unwrap();
+}
+
+#[test]
+fn functions_run_on_the_workers_and_give_a_single_nodes_answers() {
+    let mut c = cluster();
+    distributed_and_local(&mut c, "readings", 100_000);
+    c.batch_execute(
+        r#"CREATE FUNCTION wat_scale(float8) RETURNS float8 IMMUTABLE STRICT LANGUAGE wasm
+               AS '(module (func (export "wat_scale") (param f64) (result f64) local.get 0 f64.const 2.5 f64.mul))';
+           CREATE FUNCTION stored_fib(int) RETURNS bigint IMMUTABLE STRICT LANGUAGE wasm AS 'scalar_examples:fib';
+           CREATE FUNCTION plpgsql_fib(n int) RETURNS bigint IMMUTABLE STRICT LANGUAGE plpgsql AS $$
+               DECLARE a bigint := 0; b bigint := 1; t bigint;
+               BEGIN FOR k IN 1..n LOOP t := a + b; a := b; b := t; END LOOP; RETURN a; END $$;"#,
+    )
+    .unwrap();
+    // The calls are inside the queries the workers run.
+    let plan: Vec<String> = c
+        .query("EXPLAIN (VERBOSE, COSTS OFF) SELECT sum(wat_scale(x)), sum(stored_fib(i % 40)) FROM readings", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let worker_query = plan.iter().find(|line| line.trim_start().starts_with("Query:")).expect("a task's query");
+    assert!(worker_query.contains("wat_scale(") && worker_query.contains("stored_fib("), "{plan:#?}");
+    assert!(plan.iter().any(|line| line.contains("Task Count: 8")), "{plan:#?}");
+    // Each group's answers as on one node, floating point within 1e-12.
+    let differing: i64 = one(
+        &mut c,
+        "WITH d AS (SELECT i % 100 AS g, sum(wat_scale(x)) AS s, sum(stored_fib(i % 40)) AS f FROM readings GROUP BY 1),
+              l AS (SELECT i % 100 AS g, sum(x * 2.5) AS s, sum(plpgsql_fib(i % 40)) AS f FROM readings_local GROUP BY 1)
+         SELECT count(*) FROM d FULL JOIN l USING (g)
+         WHERE d.f IS DISTINCT FROM l.f OR abs(d.s - l.s) > 1e-12 * greatest(abs(l.s), 1)",
+    );
+    assert_eq!(differing, 0, "groups whose distributed answers differ from the single node's");
+    // A distributed function: Citus knows it, and calls of it work.
+    c.batch_execute("SELECT create_distributed_function('stored_fib(int)')").unwrap();
+    let distributed_objects: i64 =
+        one(&mut c, "SELECT count(*) FROM pg_dist_object WHERE objid = 'stored_fib(int)'::regprocedure");
+    assert_eq!(distributed_objects, 1);
+    assert_eq!(one::<i64>(&mut c, "SELECT stored_fib(50)"), 12_586_269_025);
+    c.batch_execute(
+        "DROP TABLE readings, readings_local; DROP FUNCTION wat_scale(float8), stored_fib(int), plpgsql_fib(int)",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_guest_failing_on_a_worker_is_a_clean_error_on_the_coordinator() {
+    let mut c = cluster();
+    distributed_and_local(&mut c, "failures", 10_000);
+    c.batch_execute(
+        r#"CREATE FUNCTION trap_at(int) RETURNS int IMMUTABLE STRICT LANGUAGE wasm AS '(module
+               (func (export "trap_at") (param i32) (result i32)
+                 (if (i32.eq (local.get 0) (i32.const 5000)) (then unreachable)) local.get 0))';
+           CREATE FUNCTION spin(int) RETURNS int IMMUTABLE STRICT LANGUAGE wasm AS '(module
+               (func (export "spin") (param i32) (result i32) (loop $l (br $l)) local.get 0))';
+           CREATE FUNCTION hoard(int) RETURNS int IMMUTABLE STRICT LANGUAGE wasm AS '(module (memory 1)
+               (func (export "hoard") (param i32) (result i32) (memory.grow (i32.const 60000))))';"#,
+    )
+    .unwrap();
+    let cases = [
+        ("SELECT sum(trap_at(i)) FROM failures", "38000", "unreachable"),
+        ("SELECT sum(spin(i)) FROM failures", "54000", "ran out of fuel"),
+        ("SELECT sum(hoard(i)) FROM failures", "53200", "memory"),
+    ];
+    for (sql, state, words) in cases {
+        let error = c.query_one(sql, &[]).expect_err(sql);
+        assert_eq!(sqlstate(&error), state, "{sql}: {error}");
+        let message = message_of(&error);
+        assert!(message.contains(words), "{sql}: {message}");
+        // The coordinator and the workers keep serving.
+        let total: i64 = one(&mut c, "SELECT sum(trap_at(i - 1)) FROM failures WHERE i <> 5001");
+        assert_eq!(total, (1..=10_000i64).filter(|&i| i != 5001).map(|i| i - 1).sum::<i64>(), "after {sql}");
+    }
+    c.batch_execute("DROP TABLE failures, failures_local; DROP FUNCTION trap_at(int), spin(int), hoard(int)").unwrap();
+}
+
+#[test]
+fn a_node_added_later_has_the_modules() {
+    let mut c = cluster();
+    c.execute("SELECT plwasm.install_module('citus_before_the_node', $1)", &[&guest_wasm("scalar_examples")]).unwrap();
+    let spare_port = i32::from(coordinator_port() + 3);
+    c.execute("SELECT citus_add_node('localhost', $1)", &[&spare_port]).unwrap();
+    let mut spare = node(3);
+    assert!(has_carrier(&mut spare, "citus_before_the_node"), "the new node has the module installed before it");
+    c.batch_execute(
+        "CREATE FUNCTION citus_gcd(bigint, bigint) RETURNS bigint IMMUTABLE STRICT LANGUAGE wasm \
+         AS 'citus_before_the_node:gcd'",
+    )
+    .unwrap();
+    assert_eq!(one::<i64>(&mut spare, "SELECT citus_gcd(84, 36)"), 12, "the module works on the new node");
+    c.execute("SELECT citus_remove_node('localhost', $1)", &[&spare_port]).unwrap();
+    c.batch_execute("DROP FUNCTION citus_gcd(bigint, bigint); SELECT plwasm.drop_module('citus_before_the_node')")
+        .unwrap();
+}
