@@ -221,3 +221,138 @@ fn a_node_added_later_has_the_modules() {
     c.batch_execute("DROP FUNCTION citus_gcd(bigint, bigint); SELECT plwasm.drop_module('citus_before_the_node')")
         .unwrap();
 }
+
+/// Fuel metering off on the workers while it lives (ALTER SYSTEM and a reload: backends started from
+/// then on, such as a new coordinator session's connections to them, run guests unmetered), so that
+/// only a cancel can end an endless loop there. Dropped, it turns metering back on, even after a
+/// failed assertion.
+struct UnmeteredWorkers;
+
+impl UnmeteredWorkers {
+    fn new() -> UnmeteredWorkers {
+        for mut worker in workers() {
+            worker.batch_execute("ALTER SYSTEM SET plwasm.fuel_metering = off").unwrap();
+            worker.batch_execute("SELECT pg_reload_conf()").unwrap();
+        }
+        // The reload reaches each worker's postmaster a moment later: wait until new backends see it.
+        for offset in [1, 2] {
+            let unmetered = (0..600).any(|_| {
+                let setting: String = node(offset).query_one("SHOW plwasm.fuel_metering", &[]).unwrap().get(0);
+                if setting != "off" {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                setting == "off"
+            });
+            assert!(unmetered, "worker {offset}'s new backends run guests without fuel metering");
+        }
+        UnmeteredWorkers
+    }
+}
+
+impl Drop for UnmeteredWorkers {
+    fn drop(&mut self) {
+        for mut worker in workers() {
+            worker.batch_execute("ALTER SYSTEM RESET plwasm.fuel_metering").unwrap();
+            worker.batch_execute("SELECT pg_reload_conf()").unwrap();
+        }
+    }
+}
+
+/// The workers' backends of `role` that are running a query.
+fn busy_on_workers(role: &str) -> i64 {
+    workers()
+        .iter_mut()
+        .map(|worker| -> i64 {
+            worker
+                .query_one("SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND state = 'active'", &[&role])
+                .unwrap()
+                .get(0)
+        })
+        .sum()
+}
+
+/// Wait (up to a minute: this is no timing test) until no worker runs a query of `role`.
+fn workers_settle(role: &str) -> bool {
+    (0..600).any(|_| {
+        let busy = busy_on_workers(role);
+        if busy > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        busy == 0
+    })
+}
+
+#[test]
+fn a_timeout_on_the_coordinator_stops_the_guests_on_the_workers() {
+    let mut c = cluster();
+    distributed_and_local(&mut c, "timed_out", 1_000);
+    c.batch_execute(
+        r#"CREATE OR REPLACE FUNCTION endless_until_timeout(int) RETURNS int IMMUTABLE STRICT LANGUAGE wasm AS '(module
+               (func (export "endless_until_timeout") (param i32) (result i32) (loop $l (br $l)) local.get 0))';"#,
+    )
+    .unwrap();
+    let unmetered = UnmeteredWorkers::new();
+    let mut session = cluster();
+    let error = session
+        .batch_execute("SET statement_timeout = '500ms'; SELECT sum(endless_until_timeout(i)) FROM timed_out")
+        .expect_err("only the timeout ends the loops");
+    assert_eq!(sqlstate(&error), "57014", "{}", message_of(&error));
+    assert!(workers_settle("endless_until_timeout"), "the guests on the workers were stopped");
+    session.batch_execute("RESET statement_timeout").unwrap();
+    let total: i64 = one(&mut session, "SELECT sum(i) FROM timed_out");
+    assert_eq!(total, 500_500, "the session works after the timeout");
+    drop(unmetered);
+    c.batch_execute("DROP TABLE timed_out, timed_out_local; DROP FUNCTION endless_until_timeout(int)").unwrap();
+}
+
+#[test]
+fn a_worker_killed_in_a_query_is_an_error_and_the_next_query_works() {
+    let mut c = cluster();
+    distributed_and_local(&mut c, "killed", 1_000);
+    c.batch_execute(
+        r#"CREATE OR REPLACE FUNCTION endless_until_killed(int) RETURNS int IMMUTABLE STRICT LANGUAGE wasm AS '(module
+               (func (export "endless_until_killed") (param i32) (result i32) (loop $l (br $l)) local.get 0))';"#,
+    )
+    .unwrap();
+    let unmetered = UnmeteredWorkers::new();
+    let mut session = cluster();
+    let query = std::thread::spawn(move || {
+        let result = session.query_one("SELECT sum(endless_until_killed(i)) FROM killed", &[]);
+        (result.map(|_| ()), session)
+    });
+    // A backend of the first worker running the loop, killed as an out-of-memory killer would.
+    let mut worker = node(1);
+    let pid: i32 = (0..600)
+        .find_map(|_| {
+            let found = worker
+                .query_opt(
+                    "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%endless_until_killed(%'
+                         AND pid <> pg_backend_pid() LIMIT 1",
+                    &[],
+                )
+                .unwrap();
+            if found.is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            found.map(|row| row.get(0))
+        })
+        .expect("the query reached the worker");
+    let killed = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    assert!(killed.success());
+    let (result, mut session) = query.join().unwrap();
+    let error = result.expect_err("a worker died under the query");
+    assert!(!message_of(&error).is_empty());
+    // The worker restarts its backends (crash recovery); then the next query works on every node.
+    let total = (0..600).find_map(|_| match session.query_one("SELECT sum(i) FROM killed", &[]) {
+        Ok(row) => Some(row.get::<_, i64>(0)),
+        Err(_) => {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            None
+        }
+    });
+    assert_eq!(total, Some(500_500), "a query after the worker recovered");
+    assert_eq!(one::<i64>(&mut cluster(), "SELECT sum(i) FROM killed"), 500_500);
+    assert!(workers_settle("endless_until_killed"), "no loop of the failed query runs on, on either worker");
+    drop(unmetered);
+    cluster().batch_execute("DROP TABLE killed, killed_local; DROP FUNCTION endless_until_killed(int)").unwrap();
+}
