@@ -3,7 +3,7 @@
 //! next to the data and give a single node's answers, a guest failing on a worker is a clean error on
 //! the coordinator, and a node added later has the modules.
 
-use plwasm_tests::{guest_wasm, sqlstate};
+use plwasm_tests::{guest_wasm, sqlstate, timeseries_functions};
 use postgres::{Client, NoTls};
 use std::sync::Once;
 
@@ -34,13 +34,15 @@ fn workers() -> Vec<Client> {
 
 static SETUP: Once = Once::new();
 
-/// The extension (Citus propagates it to the workers) and the staged example module every test uses,
-/// once per run; then a coordinator connection.
+/// The extension (Citus propagates it to the workers), the example module and the time-series library
+/// (module and declarations), once per run; then a coordinator connection.
 fn cluster() -> Client {
     SETUP.call_once(|| {
         let mut c = coordinator();
         c.batch_execute("CREATE EXTENSION IF NOT EXISTS plwasm").unwrap();
         c.execute("SELECT plwasm.install_module('scalar_examples', $1)", &[&guest_wasm("scalar_examples")]).unwrap();
+        c.execute("SELECT plwasm.install_module('timeseries', $1)", &[&guest_wasm("timeseries")]).unwrap();
+        c.batch_execute(&timeseries_functions()).unwrap();
     });
     coordinator()
 }
@@ -355,4 +357,64 @@ fn a_worker_killed_in_a_query_is_an_error_and_the_next_query_works() {
     assert!(workers_settle("endless_until_killed"), "no loop of the failed query runs on, on either worker");
     drop(unmetered);
     cluster().batch_execute("DROP TABLE killed, killed_local; DROP FUNCTION endless_until_killed(int)").unwrap();
+}
+
+/// The time-series library's aggregates over a distributed table, whole and by a column that is not
+/// the distribution column, against the same over a plain table on one node. Citus 13 never splits an
+/// aggregate whose state is `internal` (the batched ones): it gathers the rows to the coordinator and
+/// aggregates there, while an aggregate grouped by the distribution column runs whole on the workers.
+#[test]
+fn time_series_aggregates_give_a_single_nodes_answers() {
+    let mut c = cluster();
+    c.batch_execute(
+        "DROP TABLE IF EXISTS series, series_local;
+         CREATE TABLE series (id int, g int, x float8, ts timestamptz);
+         SELECT create_distributed_table('series', 'id', shard_count => 8);
+         INSERT INTO series SELECT i, i % 10, CASE WHEN i % 97 = 0 THEN NULL ELSE sin(i) * 100 + 50 END,
+                                   '2026-01-01'::timestamptz + (i * 7919 % 20000) * interval '1 second'
+             FROM generate_series(1, 20000) AS i;
+         CREATE TABLE series_local AS SELECT * FROM series;",
+    )
+    .unwrap();
+    let aggregates = "ts_mean(x) AS mean, ts_variance(x) AS variance, ts_stddev(x) AS stddev,
+                      ts_percentile(x, 0.25) AS percentile, ts_approx_percentile(x, 0.5) AS approx,
+                      ts_time_weighted_avg(x, ts) AS weighted, ts_first(x, ts) AS first, ts_last(x, ts) AS last,
+                      ts_histogram(x, -50, 150, 20) AS histogram, percentile_cont(0.49) WITHIN GROUP (ORDER BY x) AS low,
+                      percentile_cont(0.51) WITHIN GROUP (ORDER BY x) AS high";
+    let close = |column: &str| format!("abs(d.{column} - l.{column}) > 1e-12 * abs(l.{column})");
+    for grouping in ["", "GROUP BY g"] {
+        let key = if grouping.is_empty() { "0" } else { "g" };
+        let differing: i64 = one(
+            &mut c,
+            &format!(
+                "WITH d AS (SELECT {key} AS k, {aggregates} FROM series {grouping}),
+                      l AS (SELECT {key} AS k, {aggregates} FROM series_local {grouping})
+                 SELECT count(*) FROM d FULL JOIN l USING (k)
+                 WHERE {} OR {} OR {} OR {} OR {} OR d.first IS DISTINCT FROM l.first
+                    OR d.last IS DISTINCT FROM l.last OR d.histogram IS DISTINCT FROM l.histogram
+                    OR NOT d.approx BETWEEN l.low AND l.high OR d.k IS NULL OR l.k IS NULL",
+                close("mean"),
+                close("variance"),
+                close("stddev"),
+                close("percentile"),
+                close("weighted")
+            ),
+        );
+        assert_eq!(differing, 0, "{grouping}: results that differ from one node's");
+    }
+    let mut plan = |sql: &str| -> String {
+        c.query(&format!("EXPLAIN (VERBOSE, COSTS OFF) {sql}"), &[])
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let by_shard = plan("SELECT id, ts_stddev(x) FROM series GROUP BY id");
+    let task = by_shard.lines().find(|line| line.trim_start().starts_with("Query:")).unwrap_or_default();
+    assert!(task.contains("ts_stddev("), "grouped by the distribution column, on the workers: {by_shard}");
+    let gathered = plan("SELECT g, ts_stddev(x) FROM series GROUP BY g");
+    let task = gathered.lines().find(|line| line.trim_start().starts_with("Query:")).unwrap_or_default();
+    assert!(!task.contains("ts_stddev("), "Citus 13 gathers an internal-state aggregate's rows: {gathered}");
+    c.batch_execute("DROP TABLE series, series_local").unwrap();
 }
