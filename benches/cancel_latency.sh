@@ -9,7 +9,7 @@ TRIES="${1:-50}"
 
 BENCH_DIR="$(mktemp -d /var/tmp/plwasm-bench.XXXXXX)"
 trap 'pg_server_stop "$BENCH_DIR"; rm -rf "$BENCH_DIR"' EXIT
-PORT="$(free_port 55815)"
+PORT="$(free_port 25815)"
 pg_server_start "$BENCH_DIR" "$PORT"
 "${PG_BIN}/psql" -X -q -h localhost -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 <<'SQL'
 CREATE EXTENSION plwasm;

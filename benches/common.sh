@@ -11,7 +11,7 @@ bench_server() {
     "${REPO_ROOT}/scripts/build.sh" "$PG_MAJOR"
     BENCH_DIR="$(mktemp -d /var/tmp/plwasm-bench.XXXXXX)"
     trap 'pg_server_stop "$BENCH_DIR"; rm -rf "$BENCH_DIR"' EXIT
-    PORT="$(free_port 55815)"
+    PORT="$(free_port 25815)"
     pg_server_start "$BENCH_DIR" "$PORT" "-c shared_preload_libraries=plwasm"
     BENCH_GUESTS="${BENCH_DIR}/guests"
     stage_guests "$BENCH_GUESTS"

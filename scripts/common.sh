@@ -82,7 +82,10 @@ require_root() {
     [ "$(id -u)" -eq 0 ] || die "run this as root (it installs packages and the extension)"
 }
 
-# First TCP port at or above $1 that nothing listens on.
+# First TCP port at or above $1 that nothing listens on. Callers start below 32768, Linux's
+# ephemeral range (ip_local_port_range): a port in it can be taken at any moment as the local end of
+# an outgoing connection, and then a server cannot bind it even though nothing listens there (a CI
+# run lost a Citus worker's port that way).
 free_port() {
     local port=$1
     while (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; do

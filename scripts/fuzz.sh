@@ -12,7 +12,7 @@ SEED="${2:-1}"
 "${REPO_ROOT}/scripts/build.sh"
 FUZZ_DIR="$(mktemp -d /var/tmp/plwasm-fuzz.XXXXXX)"
 trap 'pg_server_stop "$FUZZ_DIR"; rm -rf "$FUZZ_DIR"' EXIT
-PORT="$(free_port 56815)"
+PORT="$(free_port 26815)"
 pg_server_start "$FUZZ_DIR" "$PORT"
 psql_fuzz() { "${PG_BIN}/psql" -X -q -At -h localhost -p "$PORT" -U postgres -d postgres "$@"; }
 psql_fuzz -v ON_ERROR_STOP=1 -c "CREATE EXTENSION plwasm"

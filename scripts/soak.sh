@@ -11,7 +11,7 @@ SECONDS_TO_RUN="${2:-60}"
 "${REPO_ROOT}/scripts/build.sh"
 SOAK_DIR="$(mktemp -d /var/tmp/plwasm-soak.XXXXXX)"
 trap 'pg_server_stop "$SOAK_DIR"; rm -rf "$SOAK_DIR"' EXIT
-PORT="$(free_port 57815)"
+PORT="$(free_port 27815)"
 pg_server_start "$SOAK_DIR" "$PORT"
 postmaster_pid="$(head -1 "$SOAK_DIR/data/postmaster.pid")"
 

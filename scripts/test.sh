@@ -61,7 +61,7 @@ for major in "${majors[@]}"; do
     use_major "$major"
     TEST_DIR="$(mktemp -d "/var/tmp/plwasm-test-pg${major}.XXXXXX")"
     TEST_DIRS+=("$TEST_DIR")
-    PORT="$(free_port 54815)"
+    PORT="$(free_port 24815)"
     log "PostgreSQL ${major}: starting a test server on localhost:${PORT} (data in ${TEST_DIR})"
     pg_server_start "$TEST_DIR" "$PORT"
     mkdir -p "$TEST_DIR/guests"

@@ -17,7 +17,7 @@ stop_cluster() {
     [ "${KEEP_TEST_SERVER_DIR:-}" != "" ] || rm -rf "$dir"
 }
 trap stop_cluster EXIT
-port="$(free_ports 4 55115)"
+port="$(free_ports 4 25115)"
 log "Citus on PostgreSQL ${major}: starting a coordinator, two workers and a spare node on localhost:${port}-$((port + 3)) (data in ${dir})"
 citus_cluster_start "$dir" "$port"
 stage_guests "$dir/guests"

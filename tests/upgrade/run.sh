@@ -42,7 +42,7 @@ forget_attribute_versions() {
 
 use_major "$old"
 old_bin="$PG_BIN"
-port="$(free_port 54915)"
+port="$(free_port 24915)"
 log "pg_upgrade ${old} -> ${new}: building the old cluster (data in ${dir})"
 pg_server_start "$dir/old" "$port"
 runuser -u postgres -- "${PG_BIN}/createdb" -h localhost -p "$port" -U postgres upgrade
