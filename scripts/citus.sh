@@ -8,6 +8,11 @@ citus_tarball() {
     if [ "$1" = 15 ]; then echo citus-13.2.2.tar.gz; else echo citus-main-a3d5708a6.tar.gz; fi
 }
 
+# citus_release MAJOR: the Citus release built for MAJOR, as the test summary names it.
+citus_release() {
+    if [ "$1" = 15 ]; then echo 13.2.2; else echo "main (a3d5708a6)"; fi
+}
+
 # vendor_dir: the directory of vendored test sources (../shared/vendor beside the repository, or beside
 # the repository this one was cloned from, as CI's fresh clone is), or PLWASM_VENDOR_DIR.
 vendor_dir() {

@@ -3,6 +3,10 @@
 //! the other tables' data, in schema-name order: so a restored CHECK constraint, generated column or
 //! expression index in a schema that sorts before `plwasm` would run before its module is back, and the
 //! row would be lost. Loading falls back to the carrier only when the table has no row for the module.
+//!
+//! Citus copies functions (and so carriers) to every node, but not the table's rows: a worker knows its
+//! modules by their carriers alone. So a carrier's first line is a comment holding the row's other
+//! columns as JSON, which the plwasm.modules view reads for a module that has no row.
 
 use crate::error::{ErrorKind, PlWasmError, Result};
 use crate::guest::module::ModuleHash;
@@ -22,14 +26,25 @@ fn function(name: &str) -> String {
     format!("{SCHEMA}.\"{name}\"")
 }
 
-/// Write (or replace) module `name`'s carrier: `SELECT '\x…'::bytea`. It is not a member of the
-/// extension (members are not dumped) but goes with it: DROP EXTENSION takes it along.
-pub fn write(name: &str, wasm: &[u8]) -> Result<()> {
+/// What starts the header line of a carrier's body; the view plwasm.modules matches it.
+const HEADER_PREFIX: &str = "-- plwasm module: ";
+
+/// The header line for `row_json` (a JSON object of the module's row): `$` is written as a JSON escape,
+/// so no export name can end the dollar-quoted body, and jsonb's text form has no raw line breaks.
+fn header(row_json: &str) -> String {
+    format!("{HEADER_PREFIX}{}\n", row_json.replace('$', "\\u0024"))
+}
+
+/// Write (or replace) module `name`'s carrier: a header line with `row_json`, then
+/// `SELECT '\x…'::bytea`. It is not a member of the extension (members are not dumped) but goes with
+/// it: DROP EXTENSION takes it along.
+pub fn write(name: &str, wasm: &[u8], row_json: &str) -> Result<()> {
     ensure_schema()?;
     let function = function(name);
     let created = Spi::run(&format!(
         "CREATE OR REPLACE FUNCTION {function}() RETURNS pg_catalog.bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE \
-         AS $plwasm$SELECT '\\x{}'::pg_catalog.bytea$plwasm$",
+         AS $plwasm${}SELECT '\\x{}'::pg_catalog.bytea$plwasm$",
+        header(row_json),
         hex::encode(wasm)
     ))
     .and_then(|_| Spi::run(&format!("REVOKE ALL ON FUNCTION {function}() FROM PUBLIC")))

@@ -1,6 +1,7 @@
 //! The module catalog's generation: a per-backend number bumped by every relcache invalidation of
-//! `plwasm.module_store` (which `install_module` and `drop_module` send), so that function entries
-//! over stored modules can tell they are stale.
+//! `plwasm.module_store` (which `install_module` and `drop_module` send) and by every change to a
+//! function (a module's carrier is one: on a Citus worker the carriers are all there is), so that
+//! function entries over stored modules can tell they are stale.
 
 use pgrx::pg_sys::{self, Oid};
 use std::cell::Cell;
@@ -10,7 +11,9 @@ thread_local! {
     static STORE_RELID: Cell<Oid> = const { Cell::new(pg_sys::InvalidOid) };
 }
 
-/// Registered in _PG_init: any invalidation of the module catalog (or of all relations) is a new generation.
+/// Registered in _PG_init: any invalidation of the module catalog (or of all relations), and any of
+/// pg_proc's syscache, is a new generation. Functions change seldom, and an entry rebuilt needlessly
+/// costs a catalog read, not a compile (its module stays cached by hash).
 pub fn register_invalidation_callback() {
     #[pgrx::pg_guard]
     unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: Oid) {
@@ -19,8 +22,19 @@ pub fn register_invalidation_callback() {
             MODULE_GENERATION.with(|g| g.set(g.get() + 1));
         }
     }
-    // SAFETY: registers a callback that only touches thread-local counters, never the catalogs.
-    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_invalidation), pg_sys::Datum::from(0)) }
+    #[pgrx::pg_guard]
+    unsafe extern "C-unwind" fn on_function_invalidation(_arg: pg_sys::Datum, _cache: i32, _hash: u32) {
+        MODULE_GENERATION.with(|g| g.set(g.get() + 1));
+    }
+    // SAFETY: registers callbacks that only touch thread-local counters, never the catalogs.
+    unsafe {
+        pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_invalidation), pg_sys::Datum::from(0));
+        pg_sys::CacheRegisterSyscacheCallback(
+            pg_sys::SysCacheIdentifier::PROCOID as i32,
+            Some(on_function_invalidation),
+            pg_sys::Datum::from(0),
+        );
+    }
 }
 
 /// A generation the counter never reaches: what was built over a module that was already replaced.

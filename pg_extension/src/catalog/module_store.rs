@@ -37,19 +37,38 @@ COMMENT ON TABLE plwasm.module_store IS 'Wasm modules installed with plwasm.inst
 REVOKE ALL ON plwasm.module_store FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('plwasm.module_store', '');
 
+-- Each module's bytes again, as a function body that pg_dump restores before any table's data (carrier.rs).
+CREATE SCHEMA plwasm_module_bytes;
+REVOKE ALL ON SCHEMA plwasm_module_bytes FROM PUBLIC;
+COMMENT ON SCHEMA plwasm_module_bytes IS 'One function per stored wasm module, returning its bytes, so that restoring a dump has every module before any table data.';
+
+-- The modules with a row, then those known only by their carrier (on a Citus worker, every module;
+-- during a restore, those whose rows are not back yet), described by the carrier's header line.
 CREATE VIEW plwasm.modules AS
     SELECT name, sha256, pg_catalog.octet_length(wasm) AS size_bytes, exports, owner, installed_at,
         -- The preamble's layer byte: 1 for a component (only those bytes are read from TOAST).
         CASE WHEN pg_catalog.substring(wasm, 7, 1) OPERATOR(pg_catalog.=) '\x01'::bytea
              THEN 'component' ELSE 'module' END AS kind
-    FROM plwasm.module_store;
+    FROM plwasm.module_store
+    UNION ALL
+    SELECT c.name, c.header OPERATOR(pg_catalog.->>) 'sha256',
+        -- The body is the header line, then SELECT '\x<hex>'::pg_catalog.bytea: two hex digits a byte.
+        ((pg_catalog.length(c.body) OPERATOR(pg_catalog.-) pg_catalog.strpos(c.body, E'\n')
+          OPERATOR(pg_catalog.-) pg_catalog.length('SELECT ''\x''::pg_catalog.bytea')) OPERATOR(pg_catalog./) 2),
+        ARRAY(SELECT pg_catalog.jsonb_array_elements_text(c.header OPERATOR(pg_catalog.->) 'exports')),
+        pg_catalog.to_regrole(c.header OPERATOR(pg_catalog.->>) 'owner'),
+        (c.header OPERATOR(pg_catalog.->>) 'installed_at')::pg_catalog.timestamptz,
+        CASE WHEN pg_catalog.substr(c.body, pg_catalog.strpos(c.body, E'\n') OPERATOR(pg_catalog.+) 23, 2)
+                  OPERATOR(pg_catalog.=) '01' THEN 'component' ELSE 'module' END
+    FROM (SELECT p.proname::pg_catalog.text AS name, p.prosrc AS body,
+                 pg_catalog.substring(pg_catalog.substr(p.prosrc, 1, 65536),
+                     '^-- plwasm module: ([^\n]*)\n')::pg_catalog.jsonb AS header
+          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+          WHERE n.nspname OPERATOR(pg_catalog.=) 'plwasm_module_bytes'
+            AND NOT EXISTS (SELECT FROM plwasm.module_store s WHERE s.name OPERATOR(pg_catalog.=) p.proname::pg_catalog.text)) c;
 COMMENT ON VIEW plwasm.modules IS 'Installed wasm modules: name, sha256, size in bytes, exported functions (with their WIT types, for components), owner, install time, and kind (module or component).';
 GRANT SELECT ON plwasm.modules TO PUBLIC;
 
--- Each module's bytes again, as a function body that pg_dump restores before any table's data (carrier.rs).
-CREATE SCHEMA plwasm_module_bytes;
-REVOKE ALL ON SCHEMA plwasm_module_bytes FROM PUBLIC;
-COMMENT ON SCHEMA plwasm_module_bytes IS 'One function per stored wasm module, returning its bytes, so that restoring a dump has every module before any table data.';
 "#,
     name = "module_store",
     requires = [plwasm]
@@ -132,15 +151,18 @@ fn install(name: &str, wasm: &[u8]) -> Result<String> {
     check_may_change(name, before.as_ref().map(|(owner, _)| *owner), caller)?;
     // SAFETY: DatumWithOid::new pairs each value with its SQL type.
     let caller_arg = unsafe { DatumWithOid::new(caller, pg_sys::OIDOID) };
-    Spi::run_with_args(
+    let row_json = Spi::get_one_with_args::<String>(
         "INSERT INTO plwasm.module_store AS m (name, wasm, sha256, exports, owner, installed_at) \
          VALUES ($1, $2, $3, $4, $5::pg_catalog.regrole, pg_catalog.now()) \
          ON CONFLICT (name) DO UPDATE SET wasm = excluded.wasm, sha256 = excluded.sha256, \
-             exports = excluded.exports, installed_at = excluded.installed_at",
+             exports = excluded.exports, installed_at = excluded.installed_at \
+         RETURNING pg_catalog.jsonb_build_object('sha256', m.sha256, 'exports', m.exports, \
+             'owner', m.owner::pg_catalog.text, 'installed_at', m.installed_at)::pg_catalog.text",
         &[name.into(), wasm.into(), sha256.clone().into(), exports.into(), caller_arg],
     )
-    .map_err(spi_error)?;
-    carrier::write(name, wasm)?;
+    .map_err(spi_error)?
+    .unwrap_or_default();
+    carrier::write(name, wasm, &row_json)?;
     announce_change(table.relid);
     let functions = dependents::functions_over(name)?;
     dependents::invalidate_plans_over(&functions);
@@ -222,10 +244,11 @@ pub fn load(name: &str) -> Result<LoadedModule> {
         Some(found) => found,
         // No row: a dump being restored may not have reached plwasm.module_store's data yet, but it has
         // restored the carrier; and a Citus worker has only the carriers (Citus copies functions to
-        // every node, not the table's rows). What is built over it lasts one statement.
+        // every node, not the table's rows). A carrier is read through the catalog's own snapshot, so
+        // it is the newest version; replacing it invalidates pg_proc, which is a new generation.
         None => {
             let (module, how) = load_from_carrier(name)?.ok_or_else(missing)?;
-            return Ok(LoadedModule { module, how, newest: false });
+            return Ok(LoadedModule { module, how, newest: true });
         }
     };
     let (module, how) = match found {

@@ -53,6 +53,15 @@ impl ComponentSite {
         })
     }
 
+    pub fn entry(&self) -> &Rc<FunctionEntry> {
+        &self.entry
+    }
+
+    /// For a site given to a new FmgrInfo: no aggregate state known yet.
+    pub fn forget_last_state(&mut self) {
+        self.known_state = KnownState::default();
+    }
+
     /// One call.
     ///
     /// # Safety

@@ -3,6 +3,7 @@
 
 use super::aggregate;
 use super::component_call::ComponentSite;
+use super::spare_sites;
 use crate::abi::memory::{self, Staged};
 use crate::abi::record;
 use crate::abi::result::result_datum;
@@ -16,7 +17,6 @@ use crate::function::entries;
 use crate::gucs;
 use crate::guest::enter::Returned;
 use crate::guest::instance::LiveInstance;
-use pgrx::PgMemoryContexts;
 use pgrx::pg_sys::{self, Datum, Oid};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -58,13 +58,53 @@ enum Site {
 }
 
 impl Site {
-    fn new(fn_oid: Oid) -> Result<Site> {
+    /// The call site for a new FmgrInfo of function `fn_oid`: a spare one, if it was built over the
+    /// function's current entry, or a new one.
+    fn for_function(fn_oid: Oid) -> Result<Box<Site>> {
         let entry = entries::function_entry(fn_oid)?;
+        if let Some(spare) = spare_sites::take(fn_oid) {
+            // SAFETY: spares of this module are boxed Sites (attach_to below), now owned here.
+            let mut spare = unsafe { Box::from_raw(spare.cast::<Site>()) };
+            if Rc::ptr_eq(spare.entry(), &entry) {
+                spare.forget_last_state();
+                return Ok(spare);
+            }
+        }
         let role = current_user_id();
         if entry.component.is_some() {
-            return Ok(Site::Component(ComponentSite::new(entry, role)?));
+            return Ok(Box::new(Site::Component(ComponentSite::new(entry, role)?)));
         }
-        Ok(Site::Core(CallSite::new(entry, role)?))
+        Ok(Box::new(Site::Core(CallSite::new(entry, role)?)))
+    }
+
+    fn entry(&self) -> &Rc<FunctionEntry> {
+        match self {
+            Site::Core(site) => &site.entry,
+            Site::Component(site) => site.entry(),
+        }
+    }
+
+    /// A site given to a new FmgrInfo starts with no aggregate state known.
+    fn forget_last_state(&mut self) {
+        match self {
+            Site::Core(site) => site.known_state = aggregate::KnownState::default(),
+            Site::Component(site) => site.forget_last_state(),
+        }
+    }
+
+    /// Give the site to `flinfo` until its memory context goes; then it is kept as a spare.
+    ///
+    /// # Safety
+    /// `flinfo` is a valid FmgrInfo with no fn_extra yet.
+    unsafe fn attach_to(self: Box<Site>, flinfo: *mut pg_sys::FmgrInfo) -> *mut Site {
+        unsafe fn drop_site(site: *mut std::ffi::c_void) {
+            // SAFETY: only called on pointers made by Box::into_raw below.
+            drop(unsafe { Box::from_raw(site.cast::<Site>()) });
+        }
+        let site = Box::into_raw(self);
+        // SAFETY: as the caller guarantees; the box is now the attachment's.
+        unsafe { spare_sites::attach(flinfo, site.cast(), drop_site) };
+        site
     }
 
     /// One call.
@@ -291,8 +331,8 @@ fn null_argument(index: usize) -> PlWasmError {
 /// # Safety
 /// `fcinfo` is a valid call of a LANGUAGE wasm function.
 pub unsafe fn call(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
-    // SAFETY: fcinfo and its flinfo are valid for this call; fn_extra is ours (null or a Site we
-    // leaked into fn_mcxt, which lives as long as the FmgrInfo).
+    // SAFETY: fcinfo and its flinfo are valid for this call; fn_extra is ours (null or a Site
+    // attached to fn_mcxt, which lives as long as the FmgrInfo).
     unsafe {
         let flinfo = (*fcinfo).flinfo;
         if !(*fcinfo).context.is_null() && pgrx::is_a((*fcinfo).context, pg_sys::NodeTag::T_TriggerData) {
@@ -301,10 +341,7 @@ pub unsafe fn call(fcinfo: pg_sys::FunctionCallInfo) -> Datum {
         gucs::check_enabled().or_raise();
         let mut site = (*flinfo).fn_extra as *mut Site;
         if site.is_null() {
-            let built = Site::new((*flinfo).fn_oid).or_raise();
-            // The call site lives as long as the FmgrInfo's memory context and is dropped with it.
-            site = PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(built);
-            (*flinfo).fn_extra = site.cast();
+            site = Site::for_function((*flinfo).fn_oid).or_raise().attach_to(flinfo);
         }
         (*site).invoke(fcinfo).or_raise()
     }

@@ -8,5 +8,6 @@ mod component_result;
 mod component_typed;
 pub mod handler;
 pub mod inline;
+mod spare_sites;
 mod stats;
 pub mod validator;

@@ -2,6 +2,7 @@
 //! one way into guest code (`enter`). Knows nothing of SQL types or of PostgreSQL's function manager.
 
 pub mod code_cache;
+mod compile_lock;
 pub mod component;
 pub mod counters;
 mod engine;

@@ -2,6 +2,7 @@
 //! most plwasm.max_cached_modules, least recently used out first.
 
 use super::code_cache::Compiled;
+use super::compile_lock::CompileLock;
 use super::component::{self, CompiledComponent};
 use super::counters::Prepared;
 use super::lru::Lru;
@@ -82,6 +83,13 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
     if !bytes.starts_with(WASM_MAGIC) {
         return Err(PlWasmError::definition("the module is not a WebAssembly binary")
             .with_detail("A wasm binary starts with the bytes 00 61 73 6d (\"\\0asm\")."));
+    }
+    // Another backend may be compiling it: wait for it, then map the code it wrote to the code cache.
+    let _compiling = CompileLock::acquire(&hash);
+    if _compiling.is_some()
+        && let Some(found) = find_ready(&hash)
+    {
+        return Ok(found);
     }
     if component::is_component(bytes) {
         return compile_component(hash, bytes);
