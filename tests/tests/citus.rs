@@ -184,6 +184,37 @@ fn functions_run_on_the_workers_and_give_a_single_nodes_answers() {
          WHERE d.f IS DISTINCT FROM l.f OR abs(d.s - l.s) > 1e-12 * l.magnitude",
     );
     assert_eq!(differing, 0, "groups whose distributed answers differ from the single node's");
+    // Set-returning functions, in FROM (LATERAL) and in the select list, run on the workers too.
+    c.execute("SELECT plwasm.install_module('citus_sets', $1)", &[&guest_wasm("sdk_examples")]).unwrap();
+    c.batch_execute(
+        "CREATE FUNCTION split_words(text) RETURNS SETOF text STRICT LANGUAGE wasm AS 'citus_sets';
+         CREATE FUNCTION tokenize(text) RETURNS TABLE (pos integer, word text, length integer)
+             STRICT LANGUAGE wasm AS 'citus_sets';",
+    )
+    .unwrap();
+    let sets = |client: &mut Client, table: &str| -> Vec<String> {
+        let sql = format!(
+            "SELECT (SELECT count(*) || ' ' || sum(length(w)) || ' ' || count(DISTINCT w)
+                     FROM {table}, LATERAL split_words(t) AS w),
+                    (SELECT count(*) || ' ' || sum(k.pos * k.length) FROM {table}, LATERAL tokenize(t) AS k),
+                    (SELECT count(*)::text FROM (SELECT split_words(t) FROM {table}) AS s)"
+        );
+        let row = client.query_one(&sql, &[]).unwrap();
+        (0..3).map(|column| row.get(column)).collect()
+    };
+    let distributed = sets(&mut c, "readings");
+    assert_eq!(distributed, sets(&mut c, "readings_local"), "set-returning queries: distributed against one node");
+    assert!(!distributed[0].starts_with("0 "), "the words were there to split");
+    let plan: Vec<String> = c
+        .query("EXPLAIN (VERBOSE, COSTS OFF) SELECT count(*) FROM readings, LATERAL split_words(t) AS w", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let worker_query = plan.iter().find(|line| line.trim_start().starts_with("Query:")).expect("a task's query");
+    assert!(worker_query.contains("split_words("), "{plan:#?}");
+    c.batch_execute("DROP FUNCTION split_words(text), tokenize(text); SELECT plwasm.drop_module('citus_sets')")
+        .unwrap();
     // A distributed function: Citus knows it, and calls of it work.
     c.batch_execute("SELECT create_distributed_function('stored_fib(int)')").unwrap();
     let distributed_objects: i64 =
