@@ -130,6 +130,20 @@ pub fn drop_database(name: &str) {
     connect("postgres").batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
 }
 
+/// Every row of plwasm.modules in name order, its columns joined: what a user compares between nodes.
+pub fn module_listing(client: &mut postgres::Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT concat_ws(' | ', name, sha256, size_bytes, exports::text, owner, installed_at, kind)
+             FROM plwasm.modules ORDER BY name",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
 /// The SQLSTATE of a failed statement, e.g. "42P13".
 pub fn sqlstate(error: &postgres::Error) -> String {
     error.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no SQLSTATE: {error}"))

@@ -3,7 +3,7 @@
 //! next to the data and give a single node's answers, a guest failing on a worker is a clean error on
 //! the coordinator, and a node added later has the modules.
 
-use plwasm_tests::{guest_wasm, sqlstate, timeseries_functions};
+use plwasm_tests::{guest_wasm, module_listing, sqlstate, timeseries_functions};
 use postgres::{Client, NoTls};
 use std::sync::Once;
 
@@ -90,22 +90,10 @@ fn stored_modules_reach_every_node_within_the_coordinators_transaction() {
     }
     // Each worker lists the coordinator's modules, a component among them, with the same columns.
     c.execute("SELECT plwasm.install_module('citus_component', $1)", &[&guest_wasm("polyglot_rust")]).unwrap();
-    let listing = |client: &mut Client| -> Vec<String> {
-        client
-            .query(
-                "SELECT concat_ws(' | ', name, sha256, size_bytes, exports::text, owner, installed_at, kind)
-                 FROM plwasm.modules ORDER BY name",
-                &[],
-            )
-            .unwrap()
-            .iter()
-            .map(|row| row.get(0))
-            .collect()
-    };
-    let on_coordinator = listing(&mut c);
+    let on_coordinator = module_listing(&mut c);
     assert!(on_coordinator.iter().any(|m| m.starts_with("citus_component |") && m.ends_with("| component")));
     for (i, mut worker) in workers().into_iter().enumerate() {
-        assert_eq!(listing(&mut worker), on_coordinator, "worker {}: plwasm.modules", i + 1);
+        assert_eq!(module_listing(&mut worker), on_coordinator, "worker {}: plwasm.modules", i + 1);
     }
     c.batch_execute("SELECT plwasm.drop_module('citus_component')").unwrap();
     // Rolled back on the coordinator: on no node.

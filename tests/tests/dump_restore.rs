@@ -2,7 +2,7 @@
 //! gives working functions and every row, even of tables whose CHECKs, generated columns and expression
 //! indexes call stored modules from schemas restored before plwasm's own data.
 
-use plwasm_tests::{connect, drop_database, fresh_database, pg_tool, port};
+use plwasm_tests::{connect, drop_database, fresh_database, module_listing, pg_tool, port};
 use std::path::Path;
 use std::process::Command;
 
@@ -87,19 +87,6 @@ fn dump_and_restore_round_trip() {
     std::fs::remove_file(&plain).ok();
     std::fs::remove_file(&custom).ok();
     drop_database(&source);
-}
-
-/// Every row of plwasm.modules, its columns joined.
-fn module_listing(db: &mut postgres::Client) -> Vec<String> {
-    db.query(
-        "SELECT concat_ws(' | ', name, sha256, size_bytes, exports::text, owner, installed_at, kind)
-         FROM plwasm.modules ORDER BY name",
-        &[],
-    )
-    .unwrap()
-    .iter()
-    .map(|row| row.get(0))
-    .collect()
 }
 
 /// Until a restore brings plwasm.module_store's rows back (and on a Citus worker, always), a module is
