@@ -132,21 +132,22 @@ def write_markdown(path, args, results):
         "# Distributed against single node (benches/distributed.sh)",
         "",
         f"{args.rows:,} rows; Citus, {args.shards} shards on 2 workers; the same rows in a plain table on the "
-        f"coordinator. Median of {args.rounds} rounds, interleaved. All three nodes share this machine's "
+        f"coordinator, where PostgreSQL's parallel query may use its default two workers. Median of "
+        f"{args.rounds} rounds, interleaved. All three nodes share this machine's "
         f"{os.cpu_count()} cores, so the wall time of the distributed query is not what separate machines "
         "would give: the CPU columns say where the work went (each node's postmaster and backends, from "
         "/proc), and the last column predicts the wall time with each worker on a machine of its own with "
         f"{args.cores_per_worker} cores (the busier worker's CPU time over its cores, plus the coordinator's "
         "share from EXPLAIN ANALYZE: combining the workers' partial results and finishing).",
         "",
-        "| query | single node s | distributed s | ratio | coordinator CPU s | worker 1 CPU s | worker 2 CPU s "
-        "| coordinator share ms | predicted, separate workers s | predicted ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| query | single node s | its CPU s | distributed s | ratio | coordinator CPU s | worker 1 CPU s "
+        "| worker 2 CPU s | coordinator share ms | predicted, separate workers s | predicted ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         cpu = r["cpu_s"]
         lines.append(
-            f"| {r['query']} | {r['single_node_s']:.3f} | {r['distributed_s']:.3f} "
+            f"| {r['query']} | {r['single_node_s']:.3f} | {r['single_node_cpu_s']:.2f} | {r['distributed_s']:.3f} "
             f"| {r['distributed_s'] / r['single_node_s']:.2f}× | {cpu['coordinator']:.2f} | {cpu['worker1']:.2f} "
             f"| {cpu['worker2']:.2f} | {r['coordinator_combine_ms']:.1f} | {r['predicted_separate_machines_s']:.3f} "
             f"| {r['predicted_separate_machines_s'] / r['single_node_s']:.2f}× |")
@@ -183,6 +184,7 @@ def main():
             problems.append(f"{name}: the distributed answer differs from the single node's")
         walls = {"distributed": [], "single node": []}
         cpu = {node: [] for node in NODES}
+        single_cpu = []
         for _ in range(args.rounds):
             before = {node: node_cpu_seconds(pid) for node, pid in pids.items()}
             t = time.perf_counter()
@@ -191,9 +193,11 @@ def main():
             after = {node: node_cpu_seconds(pid) for node, pid in pids.items()}
             for node in NODES:
                 cpu[node].append(after[node] - before[node])
+            before = node_cpu_seconds(pids["coordinator"])
             t = time.perf_counter()
             answers(cur, local)
             walls["single node"].append(time.perf_counter() - t)
+            single_cpu.append(node_cpu_seconds(pids["coordinator"]) - before)
         combine_ms, task_ms = coordinator_share_ms(cur, distributed)
         wall = {k: statistics.median(v) for k, v in walls.items()}
         node_cpu = {node: statistics.median(v) for node, v in cpu.items()}
@@ -201,6 +205,7 @@ def main():
         predicted = worker_cpu / args.cores_per_worker + combine_ms / 1000
         results.append({
             "query": name, "distributed_s": wall["distributed"], "single_node_s": wall["single node"],
+            "single_node_cpu_s": statistics.median(single_cpu),
             "cpu_s": node_cpu, "coordinator_combine_ms": combine_ms, "task_ms_by_worker_port": task_ms,
             "predicted_separate_machines_s": predicted,
         })

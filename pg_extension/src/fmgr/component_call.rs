@@ -57,11 +57,6 @@ impl ComponentSite {
         &self.entry
     }
 
-    /// For a site given to a new FmgrInfo: no aggregate state known yet.
-    pub fn forget_last_state(&mut self) {
-        self.known_state = KnownState::default();
-    }
-
     /// One call.
     ///
     /// # Safety

@@ -64,9 +64,10 @@ impl Site {
         let entry = entries::function_entry(fn_oid)?;
         if let Some(spare) = spare_sites::take(fn_oid) {
             // SAFETY: spares of this module are boxed Sites (attach_to below), now owned here.
-            let mut spare = unsafe { Box::from_raw(spare.cast::<Site>()) };
+            let spare = unsafe { Box::from_raw(spare.cast::<Site>()) };
+            // What it knows of an aggregate state stays true: a state's address is known only
+            // together with the registry generation that the state's release bumps.
             if Rc::ptr_eq(spare.entry(), &entry) {
-                spare.forget_last_state();
                 return Ok(spare);
             }
         }
@@ -81,14 +82,6 @@ impl Site {
         match self {
             Site::Core(site) => &site.entry,
             Site::Component(site) => site.entry(),
-        }
-    }
-
-    /// A site given to a new FmgrInfo starts with no aggregate state known.
-    fn forget_last_state(&mut self) {
-        match self {
-            Site::Core(site) => site.known_state = aggregate::KnownState::default(),
-            Site::Component(site) => site.forget_last_state(),
         }
     }
 

@@ -15,7 +15,8 @@ use std::rc::Rc;
 
 #[derive(Default)]
 struct EntryCache {
-    functions: HashMap<Oid, Rc<FunctionEntry>>,
+    /// Each entry with the module generation it was last found current in.
+    functions: HashMap<Oid, (Rc<FunctionEntry>, u64)>,
     stats: BTreeMap<u32, Rc<Counters>>,
 }
 
@@ -32,11 +33,19 @@ pub fn stats_for(oid: Oid) -> Rc<Counters> {
 /// its module left the module cache.
 pub fn function_entry(oid: Oid) -> Result<Rc<FunctionEntry>> {
     forget_evicted_modules();
-    let version = proc::version(oid)?;
+    // Read first: a change noticed from here on is a later generation, and is checked next time.
+    let generation = catalog::generation();
     let cached = ENTRIES.with(|c| c.borrow().functions.get(&oid).cloned());
-    if let Some(entry) = cached {
-        let module_current = entry.module_generation.is_none_or(|g| g == catalog::generation());
-        if entry.version == version && module_current && modules::cached(&entry.module.hash).is_some() {
+    if let Some((entry, seen_current_in)) = cached {
+        // Every change to pg_proc, and to the module catalog, is a new generation (catalog/generation.rs):
+        // in the same one, the entry is still current without looking at the catalog. A caller that
+        // makes a new FmgrInfo for every row (Citus's worker_partial_agg) gets here every row.
+        if seen_current_in == generation {
+            return Ok(entry);
+        }
+        let module_current = entry.module_generation.is_none_or(|g| g == generation);
+        if entry.version == proc::version(oid)? && module_current && modules::cached(&entry.module.hash).is_some() {
+            ENTRIES.with(|c| c.borrow_mut().functions.insert(oid, (entry.clone(), generation)));
             return Ok(entry);
         }
     }
@@ -44,7 +53,9 @@ pub fn function_entry(oid: Oid) -> Result<Rc<FunctionEntry>> {
     let (entry, prepared) = super::check_function(oid, &info).map_err(|e| e.in_function(&info.display_name))?;
     entry.stats.count_preparation(prepared);
     let entry = Rc::new(entry);
-    ENTRIES.with(|c| c.borrow_mut().functions.insert(oid, entry.clone()));
+    // The module generation this entry was built in (it is current there), or none that will come.
+    let built_in = entry.module_generation.unwrap_or(generation);
+    ENTRIES.with(|c| c.borrow_mut().functions.insert(oid, (entry.clone(), built_in)));
     Ok(entry)
 }
 
@@ -55,7 +66,7 @@ fn forget_evicted_modules() {
     if evicted.is_empty() {
         return;
     }
-    ENTRIES.with(|c| c.borrow_mut().functions.retain(|_, entry| !evicted.contains(&entry.module.hash)));
+    ENTRIES.with(|c| c.borrow_mut().functions.retain(|_, (entry, _)| !evicted.contains(&entry.module.hash)));
 }
 
 /// A snapshot of every function's counters, for plwasm.backend_stats().
