@@ -301,32 +301,38 @@ impl Drop for UnmeteredWorkers {
     }
 }
 
-/// The workers' backends of `role` that are running a query.
-fn busy_on_workers(role: &str) -> i64 {
+/// The workers' backends running a query that calls `function`.
+fn busy_on_workers(function: &str) -> i64 {
+    let pattern = format!("%{function}(%");
     workers()
         .iter_mut()
         .map(|worker| -> i64 {
             worker
-                .query_one("SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND state = 'active'", &[&role])
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity
+                     WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()",
+                    &[&pattern],
+                )
                 .unwrap()
                 .get(0)
         })
         .sum()
 }
 
-/// Wait (up to a minute: this is no timing test) until no worker runs a query of `role`.
-fn workers_settle(role: &str) -> bool {
+/// Wait (up to a minute: this is no timing test) until `busy_on_workers(function)` is zero, or (`busy`)
+/// is not.
+fn workers_become(function: &str, busy: bool) -> bool {
     (0..600).any(|_| {
-        let busy = busy_on_workers(role);
-        if busy > 0 {
+        let now_busy = busy_on_workers(function) > 0;
+        if now_busy != busy {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        busy == 0
+        now_busy == busy
     })
 }
 
 #[test]
-fn a_timeout_on_the_coordinator_stops_the_guests_on_the_workers() {
+fn a_timeout_or_a_cancel_on_the_coordinator_stops_the_guests_on_the_workers() {
     let mut c = cluster();
     distributed_and_local(&mut c, "timed_out", 1_000);
     c.batch_execute(
@@ -340,10 +346,23 @@ fn a_timeout_on_the_coordinator_stops_the_guests_on_the_workers() {
         .batch_execute("SET statement_timeout = '500ms'; SELECT sum(endless_until_timeout(i)) FROM timed_out")
         .expect_err("only the timeout ends the loops");
     assert_eq!(sqlstate(&error), "57014", "{}", message_of(&error));
-    assert!(workers_settle("endless_until_timeout"), "the guests on the workers were stopped");
+    assert!(workers_become("endless_until_timeout", false), "the guests on the workers were stopped");
     session.batch_execute("RESET statement_timeout").unwrap();
     let total: i64 = one(&mut session, "SELECT sum(i) FROM timed_out");
     assert_eq!(total, 500_500, "the session works after the timeout");
+    // A cancel request to the coordinator (what psql sends on Ctrl-C), once the loops run on the workers.
+    let cancel = session.cancel_token();
+    let query = std::thread::spawn(move || {
+        let result = session.query_one("SELECT sum(endless_until_timeout(i)) FROM timed_out", &[]);
+        (result.map(|_| ()), session)
+    });
+    assert!(workers_become("endless_until_timeout", true), "the query reached the workers");
+    cancel.cancel_query(NoTls).unwrap();
+    let (result, mut session) = query.join().unwrap();
+    let error = result.expect_err("only the cancel ends the loops");
+    assert_eq!(sqlstate(&error), "57014", "{}", message_of(&error));
+    assert!(workers_become("endless_until_timeout", false), "the guests on the workers were stopped");
+    assert_eq!(one::<i64>(&mut session, "SELECT sum(i) FROM timed_out"), 500_500, "the session works after the cancel");
     drop(unmetered);
     c.batch_execute("DROP TABLE timed_out, timed_out_local; DROP FUNCTION endless_until_timeout(int)").unwrap();
 }
@@ -395,7 +414,7 @@ fn a_worker_killed_in_a_query_is_an_error_and_the_next_query_works() {
     });
     assert_eq!(total, Some(500_500), "a query after the worker recovered");
     assert_eq!(one::<i64>(&mut cluster(), "SELECT sum(i) FROM killed"), 500_500);
-    assert!(workers_settle("endless_until_killed"), "no loop of the failed query runs on, on either worker");
+    assert!(workers_become("endless_until_killed", false), "no loop of the failed query runs on, on either worker");
     drop(unmetered);
     cluster().batch_execute("DROP TABLE killed, killed_local; DROP FUNCTION endless_until_killed(int)").unwrap();
 }
