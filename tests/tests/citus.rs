@@ -265,6 +265,38 @@ fn a_node_added_later_has_the_modules() {
         .unwrap();
 }
 
+/// A large component no worker has compiled yet, met at once by the tasks of one distributed
+/// transaction on each worker: one task per worker compiles it while the others wait for the code
+/// cache, and the query succeeds. (Waiting in PostgreSQL's lock queue instead, the tasks looked to
+/// Citus's distributed deadlock detector like a transaction waiting on itself: it cancelled the query.)
+#[test]
+fn a_large_component_met_cold_by_many_tasks_of_one_transaction_works() {
+    let mut c = cluster();
+    for mut worker in workers() {
+        worker.batch_execute("SELECT plwasm.code_cache_clear()").unwrap();
+    }
+    c.execute("SELECT plwasm.install_module('citus_python', $1)", &[&guest_wasm("polyglot_python")]).unwrap();
+    distributed_and_local(&mut c, "cold", 1_000);
+    c.batch_execute("CREATE FUNCTION python_add(int, int) RETURNS int STRICT LANGUAGE wasm AS 'citus_python:add'")
+        .unwrap();
+    // A new session: new connections to the workers, whose backends have compiled nothing. In a
+    // transaction block, so that the tasks on a worker are one distributed transaction.
+    let mut session = cluster();
+    session.batch_execute("BEGIN").unwrap();
+    let total: i64 = one(&mut session, "SELECT sum(python_add(i, 1)) FROM cold");
+    session.batch_execute("COMMIT").unwrap();
+    assert_eq!(total, 501_500);
+    for (i, mut worker) in workers().into_iter().enumerate() {
+        let copies: i64 =
+            one(&mut worker, "SELECT count(*) FROM plwasm.code_cache WHERE 'citus_python' = ANY(modules)");
+        assert_eq!(copies, 1, "worker {}: the component's code is in its code cache", i + 1);
+    }
+    c.batch_execute(
+        "DROP TABLE cold, cold_local; DROP FUNCTION python_add(int, int); SELECT plwasm.drop_module('citus_python')",
+    )
+    .unwrap();
+}
+
 /// Fuel metering off on the workers while it lives (ALTER SYSTEM and a reload: backends started from
 /// then on, such as a new coordinator session's connections to them, run guests unmetered), so that
 /// only a cancel can end an endless loop there. Dropped, it turns metering back on, even after a
