@@ -40,7 +40,8 @@ pub fn function_entry(oid: Oid) -> Result<Rc<FunctionEntry>> {
         // Every change to pg_proc, and to the module catalog, is a new generation (catalog/generation.rs):
         // in the same one, the entry is still current without looking at the catalog. A caller that
         // makes a new FmgrInfo for every row (Citus's worker_partial_agg) gets here every row.
-        if seen_current_in == generation {
+        // The module lookup also marks it used, which the module cache's least-recently-used order needs.
+        if seen_current_in == generation && modules::cached(&entry.module.hash).is_some() {
             return Ok(entry);
         }
         let module_current = entry.module_generation.is_none_or(|g| g == generation);
