@@ -83,6 +83,7 @@ INSERT INTO texts_{n} SELECT i, substr(repeat(md5(i::text), {max(1, n // 32)}), 
         for n, rows in size["text_rows"].items())
     return f"""
 {FUNCTIONS}
+{TRUSTED_PYTHON_FUNCTIONS}
 {PYTHON_FUNCTIONS if python else ""}
 CREATE TABLE ints AS SELECT i FROM generate_series(1, {size['scalar_rows']}) AS i;
 CREATE TABLE component_ints AS SELECT i FROM generate_series(1, {size['component_rows']}) AS i;
@@ -194,6 +195,22 @@ CREATE FUNCTION plpgsql_welford_final(s float8[]) RETURNS float8[] IMMUTABLE STR
 BEGIN RETURN ARRAY[s[2], sqrt(s[3] / (s[1] - 1))]; END $$;
 CREATE AGGREGATE plpgsql_mean_stddev(float8) (SFUNC = plpgsql_welford, STYPE = float8[],
     INITCOND = '{0,0,0}', FINALFUNC = plpgsql_welford_final);
+"""
+
+# plwasm's trusted Python (docs/python.md): the same bodies as PL/Python's below.
+TRUSTED_PYTHON_FUNCTIONS = r"""
+CREATE FUNCTION pw_add(a int, b int) RETURNS int IMMUTABLE STRICT LANGUAGE plpython3wasm AS $$ return a + b $$;
+CREATE FUNCTION pw_upper(t text) RETURNS text IMMUTABLE STRICT LANGUAGE plpython3wasm AS $$ return t.upper() $$;
+CREATE FUNCTION pw_rolling_mean(xs float8[], w int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpython3wasm AS $$
+total = 0.0
+out = []
+for i, x in enumerate(xs):
+    total += x
+    if i >= w:
+        total -= xs[i - w]
+    out.append(total / min(i + 1, w))
+return out
+$$;
 """
 
 # PL/Python contenders, created only where the server offers plpython3u.
@@ -437,6 +454,39 @@ def workloads(size):
                for language, name in COMPONENT_LANGUAGES],
              Contender("PL/Python", "plpython", "SELECT py_add(1, 1);")],
             "wasm core ABI (100 KB module)"),
+        Workload(
+            "python_scalar", f"trusted Python: SELECT sum(f(i, 1)) over {size['component_rows']:,} int rows, "
+            "`return a + b` in plpython3wasm and PL/Python", "query",
+            [Contender("Rust SDK", "wasm", "SELECT sum(sdk_add(i, 1)) FROM component_ints;"),
+             Contender("PL/pgSQL", "plpgsql", "SELECT sum(plpgsql_add(i, 1)) FROM component_ints;"),
+             Contender("PL/Python", "plpython", "SELECT sum(py_add(i, 1)) FROM component_ints;"),
+             Contender("plpython3wasm", "wasm", "SELECT sum(pw_add(i, 1)) FROM component_ints;")],
+            "Rust SDK",
+            [Target("trusted Python: plpython3wasm ÷ PL/Python (scalar)", "plpython3wasm", "PL/Python", 3.0, True)],
+            rows=size["component_rows"]),
+        Workload(
+            "python_text", f"trusted Python: `return t.upper()` over {size['text_rows'][16]:,} 16 B texts", "query",
+            [Contender(label, kind, f"SELECT sum(octet_length({function}(t))) FROM texts_16;",
+                       f"SELECT sum(hashtext({function}(t))) FROM texts_16;")
+             for label, kind, function in [("Rust SDK", "wasm", "ascii_upper"), ("PL/pgSQL", "plpgsql", "plpgsql_upper"),
+                                           ("PL/Python", "plpython", "py_upper"),
+                                           ("plpython3wasm", "wasm", "pw_upper")]],
+            "Rust SDK", rows=size["text_rows"][16]),
+        Workload(
+            "python_array", f"trusted Python: a rolling_mean loop over a {size['series_len']:,}-element float8 array, "
+            "window 100 (plpython3wasm without fuel metering: the loop needs more fuel than a call can have)", "query",
+            [rolling("Rust SDK", "wasm", "rolling_mean"),
+             rolling("PL/pgSQL", "plpgsql", "plpgsql_rolling_mean"),
+             rolling("PL/Python", "plpython", "py_rolling_mean"),
+             rolling("plpython3wasm (fuel metering off)", "wasm", "pw_rolling_mean", FUEL_OFF)],
+            "Rust SDK", tolerance=1e-9),
+        Workload(
+            "python_cold_start", "trusted Python: SELECT f(1, 1) as the first call of a new connection (pgbench -C)",
+            "connect",
+            [Contender("Rust SDK", "wasm", "SELECT sdk_add(1, 1);"),
+             Contender("PL/Python", "plpython", "SELECT py_add(1, 1);"),
+             Contender("plpython3wasm", "wasm", "SELECT pw_add(1, 1);")],
+            "Rust SDK"),
         Workload(
             "sdk_scalar", f"SDK cost: add over {scalar_rows:,} int rows, the SDK against hand-written WAT", "query",
             [Contender("hand-written WAT", "wasm", "SELECT sum(hand_add(i, 1)) FROM ints;"),

@@ -142,6 +142,7 @@ build_guests() {
             cargo build --quiet --release --target "$target" $(guest_entries | awk -v t="$target" '$3 == t { print "-p " $2 }' | sort -u))
     done
     build_python_guests
+    build_python_runtime
     build_c_guests
     build_js_guests
     build_go_guests
@@ -232,6 +233,29 @@ build_go_guests() {
         "${TOOLS_VENV}/bin/wasm-tools" component new "$work/embedded.wasm" \
             --adapt "wasi_snapshot_preview1=$work/adapter.wasm" -o "$out"
     done < <(guests_to_build go-wasip1)
+}
+# The Python runtime behind LANGUAGE plpython3wasm (udf-guests/plpython): built by componentize-py,
+# installed as a file in each server's share directory.
+PYTHON_RUNTIME_DIR="${REPO_ROOT}/udf-guests/plpython"
+PYTHON_RUNTIME="${GUESTS_DIR}/plpython/plwasm_python.wasm"
+
+# build_python_runtime: build the runtime component when runtime.py or its WIT changed.
+build_python_runtime() {
+    guest_is_current "$PYTHON_RUNTIME" "$PYTHON_RUNTIME_DIR" && return
+    log "building the Python runtime (componentize-py; udf-guests/plpython)"
+    mkdir -p "$(dirname "$PYTHON_RUNTIME")"
+    (cd "$PYTHON_RUNTIME_DIR" && PYTHONDONTWRITEBYTECODE=1 "${TOOLS_VENV}/bin/componentize-py" --quiet \
+        -d wit -w runtime componentize runtime -o "$PYTHON_RUNTIME.new")
+    mv "$PYTHON_RUNTIME.new" "$PYTHON_RUNTIME"
+}
+
+# install_python_runtime PG_CONFIG: copy the runtime into that server's share directory, unless the
+# same bytes are there (an unchanged file keeps its identity, so servers keep their compiled code).
+install_python_runtime() {
+    local target
+    target="$("$1" --sharedir)/extension/plwasm_python.wasm"
+    cmp -s "$PYTHON_RUNTIME" "$target" && return
+    install -m 0644 "$PYTHON_RUNTIME" "$target"
 }
 
 # stage_guests DIR: copy the built guests to DIR/<name>.wasm and the time-series library's declarations

@@ -92,6 +92,11 @@ CREATE TRUSTED LANGUAGE wasm
     INLINE plwasm.plwasm_inline_handler
     VALIDATOR plwasm.plwasm_validator;
 COMMENT ON LANGUAGE wasm IS 'WebAssembly, run by wasmtime with fuel and memory limits';
+CREATE TRUSTED LANGUAGE plpython3wasm
+    HANDLER plwasm.plwasm_call_handler
+    INLINE plwasm.plwasm_inline_handler
+    VALIDATOR plwasm.plwasm_validator;
+COMMENT ON LANGUAGE plpython3wasm IS 'Python 3, run by a sandboxed CPython inside plwasm''s WebAssembly runtime';
 "#,
     name = "language_wasm",
     requires = [plwasm],

@@ -3,6 +3,8 @@
 
 pub mod array;
 pub mod memory;
+pub mod python_types;
+pub mod python_values;
 pub mod record;
 pub mod result;
 pub mod scalar;

@@ -3,6 +3,7 @@
 
 use super::aggregate;
 use super::component_call::ComponentSite;
+use super::python_call::PythonSite;
 use super::spare_sites;
 use crate::abi::memory::{self, Staged};
 use crate::abi::record;
@@ -14,6 +15,7 @@ use crate::error::{ErrorKind, OrRaise, PlWasmError, Result};
 use crate::function::bind::{self, Bound};
 use crate::function::check::FunctionEntry;
 use crate::function::entries;
+use crate::function::{proc, python_check};
 use crate::gucs;
 use crate::guest::enter::Returned;
 use crate::guest::instance::LiveInstance;
@@ -51,37 +53,43 @@ unsafe extern "C" {
     safe fn current_user_id() -> Oid;
 }
 
-/// A call site of either kind of guest.
+/// A call site of any kind of guest.
 enum Site {
     Core(CallSite),
     Component(ComponentSite),
+    Python(PythonSite),
 }
 
 impl Site {
     /// The call site for a new FmgrInfo of function `fn_oid`: a spare one, if it was built over the
     /// function's current entry, or a new one.
     fn for_function(fn_oid: Oid) -> Result<Box<Site>> {
+        let role = current_user_id();
+        if let Some(entry) = python_function(fn_oid)? {
+            return Ok(Box::new(Site::Python(PythonSite::new(entry, role)?)));
+        }
         let entry = entries::function_entry(fn_oid)?;
         if let Some(spare) = spare_sites::take(fn_oid) {
             // SAFETY: spares of this module are boxed Sites (attach_to below), now owned here.
             let spare = unsafe { Box::from_raw(spare.cast::<Site>()) };
             // What it knows of an aggregate state stays true: a state's address is known only
             // together with the registry generation that the state's release bumps.
-            if Rc::ptr_eq(spare.entry(), &entry) {
+            if spare.entry().is_some_and(|spare_entry| Rc::ptr_eq(spare_entry, &entry)) {
                 return Ok(spare);
             }
         }
-        let role = current_user_id();
         if entry.component.is_some() {
             return Ok(Box::new(Site::Component(ComponentSite::new(entry, role)?)));
         }
         Ok(Box::new(Site::Core(CallSite::new(entry, role)?)))
     }
 
-    fn entry(&self) -> &Rc<FunctionEntry> {
+    /// The wasm function's entry (None for a Python function, whose sites are not kept as spares).
+    fn entry(&self) -> Option<&Rc<FunctionEntry>> {
         match self {
-            Site::Core(site) => &site.entry,
-            Site::Component(site) => site.entry(),
+            Site::Core(site) => Some(&site.entry),
+            Site::Component(site) => Some(site.entry()),
+            Site::Python(_) => None,
         }
     }
 
@@ -111,9 +119,26 @@ impl Site {
             match self {
                 Site::Core(site) => site.invoke(fcinfo),
                 Site::Component(site) => site.invoke(fcinfo, current_user_id()),
+                Site::Python(site) => site.invoke(fcinfo, current_user_id()),
             }
         }
     }
+}
+
+/// The checked entry of a Python function, or None for a wasm function. Only a function that is in
+/// neither cache as current has its pg_proc row read here, to learn its language.
+fn python_function(fn_oid: Oid) -> Result<Option<Rc<python_check::PythonEntry>>> {
+    if let Some(entry) = python_check::cached(fn_oid) {
+        return Ok(Some(entry));
+    }
+    if entries::is_current(fn_oid) {
+        return Ok(None);
+    }
+    let info = proc::info(fn_oid)?;
+    if !python_check::is_python(info.language) {
+        return Ok(None);
+    }
+    python_check::entry(fn_oid, &info).map(Some)
 }
 
 impl CallSite {

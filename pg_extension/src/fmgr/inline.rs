@@ -1,6 +1,9 @@
-//! DO LANGUAGE wasm: run a module's `main` or `_start` export once, in a fresh instance.
+//! DO blocks: LANGUAGE wasm runs a module's `main` or `_start` export once, in a fresh instance;
+//! LANGUAGE plpython3wasm runs Python in the role's interpreter.
 
+use super::python_call;
 use crate::error::{PlWasmError, Result};
+use crate::function::python_check;
 use crate::function::body::ModuleSource;
 use crate::function::check::choose_export;
 use crate::guest::counters::Counters;
@@ -16,10 +19,16 @@ const CONTEXT: &str = "wasm DO block";
 pub unsafe fn run(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
     // SAFETY: the caller passes a valid fcinfo whose one argument points to an InlineCodeBlock with a
     // NUL-terminated source text.
-    let text = unsafe {
+    let (text, language) = unsafe {
         let block = (*fcinfo).args.as_slice(1)[0].value.cast_mut_ptr::<pg_sys::InlineCodeBlock>();
-        CStr::from_ptr((*block).source_text).to_string_lossy().into_owned()
+        (CStr::from_ptr((*block).source_text).to_string_lossy().into_owned(), (*block).langOid)
     };
+    if python_check::is_python(language) {
+        crate::gucs::check_enabled()?;
+        // SAFETY: reads the current user id; cannot raise.
+        let role = unsafe { pg_sys::GetUserId() };
+        return python_call::run_block(&text, role).map_err(|e| e.in_context("plpython3wasm DO block"));
+    }
     run_source(&text).map_err(|e| e.in_context(CONTEXT))
 }
 

@@ -8,6 +8,7 @@ mod component_result;
 mod component_typed;
 pub mod handler;
 pub mod inline;
+mod python_call;
 mod spare_sites;
 mod stats;
 pub mod validator;

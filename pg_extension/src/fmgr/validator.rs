@@ -1,7 +1,9 @@
 //! The validator, run by CREATE FUNCTION: types always, and the body too unless check_function_bodies is off.
 
 use crate::error::Result;
-use crate::function::{self, proc, signature::Signature};
+use super::python_call;
+use crate::function::python_check;
+use crate::function::{self, proc, proc::ProcInfo, signature::Signature};
 use pgrx::pg_sys::{self, Oid};
 
 /// # Safety
@@ -17,6 +19,9 @@ pub unsafe fn validate(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
         return Ok(());
     }
     let info = proc::info(function)?;
+    if python_check::is_python(info.language) {
+        return validate_python(&info);
+    }
     Signature::from_sql(&info.arg_types, info.ret_type, info.ret_typmod, info.returns_set)
         .map_err(|e| e.in_function(&info.display_name))?;
     // pg_restore and pg_dump scripts turn body checks off: the stored module may not be loaded yet.
@@ -28,4 +33,17 @@ pub unsafe fn validate(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
     // The module is now ready in this backend: count it for the function, as its first call would.
     entry.stats.count_preparation(prepared);
     Ok(())
+}
+
+/// A Python function: its types always, and its body's syntax when bodies are checked.
+fn validate_python(info: &ProcInfo) -> Result<()> {
+    let in_function = |e| python_check::in_function(e, &info.display_name);
+    python_check::check_types(info).map_err(in_function)?;
+    // SAFETY: a plain read of a GUC variable.
+    if !unsafe { pg_sys::check_function_bodies } {
+        return Ok(());
+    }
+    // SAFETY: reads the current user id; cannot raise.
+    let role = unsafe { pg_sys::GetUserId() };
+    python_call::check_body(&info.proname, &info.arg_names, &info.body, role).map_err(in_function)
 }

@@ -29,6 +29,12 @@ pub fn stats_for(oid: Oid) -> Rc<Counters> {
     ENTRIES.with(|c| c.borrow_mut().stats.entry(oid.to_u32()).or_default().clone())
 }
 
+/// Whether this backend has a checked wasm entry for the function, current in this catalog generation.
+pub fn is_current(oid: Oid) -> bool {
+    let generation = catalog::generation();
+    ENTRIES.with(|c| c.borrow().functions.get(&oid).is_some_and(|(_, seen)| *seen == generation))
+}
+
 /// The checked entry for a function, rebuilt if its pg_proc row or its stored module changed, or if
 /// its module left the module cache.
 pub fn function_entry(oid: Oid) -> Result<Rc<FunctionEntry>> {

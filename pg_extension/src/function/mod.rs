@@ -10,6 +10,7 @@ pub mod component_check;
 pub mod entries;
 pub mod prepare;
 pub mod proc;
+pub mod python_check;
 pub mod signature;
 pub mod support;
 

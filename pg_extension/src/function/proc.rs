@@ -28,6 +28,10 @@ pub struct ProcInfo {
     pub returns_set: bool,
     pub strict: bool,
     pub body: String,
+    /// The function's language (wasm or plpython3wasm).
+    pub language: Oid,
+    /// The names of the input parameters, "" for an unnamed one.
+    pub arg_names: Vec<String>,
 }
 
 /// Look a function up in the syscache and read it with `read`; the tuple is released afterwards.
@@ -98,8 +102,40 @@ pub fn info(oid: Oid) -> Result<ProcInfo> {
             returns_set: form.proretset,
             strict: form.proisstrict,
             body,
+            language: form.prolang,
+            arg_names: input_names(tuple, nargs),
         }
     })
+}
+
+/// The names of a function's input parameters (IN, INOUT and VARIADIC), "" where unnamed.
+///
+/// # Safety
+/// `tuple` is a valid pg_proc tuple.
+unsafe fn input_names(tuple: pg_sys::HeapTuple, nargs: usize) -> Vec<String> {
+    // SAFETY: as this function's caller guarantees; get_func_arg_info palloc's its arrays, which
+    // are read here and left to the memory context.
+    unsafe {
+        let mut types: *mut Oid = std::ptr::null_mut();
+        let mut names: *mut *mut std::ffi::c_char = std::ptr::null_mut();
+        let mut modes: *mut std::ffi::c_char = std::ptr::null_mut();
+        let all = pg_sys::get_func_arg_info(tuple, &mut types, &mut names, &mut modes).max(0) as usize;
+        let mut found = Vec::with_capacity(nargs);
+        for i in 0..all {
+            let mode = if modes.is_null() { b'i' } else { *modes.add(i) as u8 };
+            if mode == b'o' || mode == b't' {
+                continue;
+            }
+            let name = if names.is_null() || (*names.add(i)).is_null() {
+                String::new()
+            } else {
+                CStr::from_ptr(*names.add(i)).to_string_lossy().into_owned()
+            };
+            found.push(name);
+        }
+        found.resize(nargs, String::new());
+        found
+    }
 }
 
 /// Register the row type that a function's OUT parameters (or RETURNS TABLE columns) describe, and

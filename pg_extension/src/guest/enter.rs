@@ -112,6 +112,7 @@ pub fn instantiate(module: &CompiledModule, counters: &Counters) -> Result<LiveI
         alloc,
         region: Default::default(),
         resources: Default::default(),
+        definitions: Default::default(),
     })
 }
 

@@ -107,6 +107,9 @@ pub struct LiveInstance {
     pub(super) region: ArgumentRegion,
     /// Resources a component made and plwasm holds (aggregate states), named by handles from 1.
     pub(super) resources: ResourceSlots,
+    /// For an interpreter (the Python runtime): the functions defined in it, by the key of their
+    /// definition (function and catalog row version), and the number the interpreter gave each.
+    pub definitions: std::collections::HashMap<String, u32>,
 }
 
 /// Owned component resources, each in a numbered slot that is reused after it is taken.

@@ -15,6 +15,7 @@ mod lru;
 pub mod module;
 pub mod modules;
 pub mod output;
+pub mod runtime_file;
 pub mod traps;
 pub mod wasi;
 pub mod wasi_p2;

@@ -103,6 +103,21 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
     keep(hash, module, sections, Prepared::Compiled)
 }
 
+/// Compile a component known by `hash` rather than by its content (a file plwasm ships, whose
+/// identity names it: runtime_file.rs), or find it ready in this backend or the code cache.
+pub fn compile_component_as(hash: ModuleHash, bytes: impl FnOnce() -> Result<Vec<u8>>) -> Result<(Rc<CompiledModule>, Prepared)> {
+    if let Some(found) = find_ready(&hash) {
+        return Ok(found);
+    }
+    let _compiling = CompileLock::acquire(&hash);
+    if _compiling.is_some()
+        && let Some(found) = find_ready(&hash)
+    {
+        return Ok(found);
+    }
+    compile_component(hash, &bytes()?)
+}
+
 /// Compile a component.
 fn compile_component(hash: ModuleHash, bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
     let rt = engine::runtime();
