@@ -94,15 +94,24 @@ fn set_enabled(on: bool) {
 fn the_kill_switch_stops_execution_without_dropping_anything() {
     let db = fresh_database("it_kill_switch");
     connect(&db)
-        .batch_execute("CREATE FUNCTION fib(int) RETURNS bigint STRICT LANGUAGE wasm AS 'scalar_examples'")
+        .batch_execute(
+            "CREATE FUNCTION fib(int) RETURNS bigint STRICT LANGUAGE wasm AS 'scalar_examples';
+             CREATE FUNCTION py_twice(x int) RETURNS int LANGUAGE plpython3wasm AS $$ return 2 * x $$;",
+        )
         .unwrap();
     assert_eq!(connect(&db).query_one("SELECT fib(10)", &[]).unwrap().get::<_, i64>(0), 55);
+    assert_eq!(connect(&db).query_one("SELECT py_twice(4)", &[]).unwrap().get::<_, i32>(0), 8);
     {
         let _off = SwitchedOff::new();
         let mut c = connect(&db);
         let error = c.query_one("SELECT fib(10)", &[]).unwrap_err();
         assert_eq!(sqlstate(&error), "55000", "{error:?}");
         let error = c.batch_execute("DO LANGUAGE wasm $$ (module (func (export \"main\"))) $$").unwrap_err();
+        assert_eq!(sqlstate(&error), "55000", "{error:?}");
+        // Trusted Python runs in the same runtime, under the same switch.
+        let error = c.query_one("SELECT py_twice(4)", &[]).unwrap_err();
+        assert_eq!(sqlstate(&error), "55000", "{error:?}");
+        let error = c.batch_execute("DO LANGUAGE plpython3wasm $$ pass $$").unwrap_err();
         assert_eq!(sqlstate(&error), "55000", "{error:?}");
         // Nothing was dropped, and an ordinary role cannot switch it back on.
         let modules: i64 = c.query_one("SELECT count(*) FROM plwasm.modules", &[]).unwrap().get(0);
@@ -111,5 +120,6 @@ fn the_kill_switch_stops_execution_without_dropping_anything() {
         assert_eq!(sqlstate(&error), "55P02", "a SIGHUP setting cannot be changed in a session: {error:?}");
     }
     assert_eq!(connect(&db).query_one("SELECT fib(10)", &[]).unwrap().get::<_, i64>(0), 55, "runs again once on");
+    assert_eq!(connect(&db).query_one("SELECT py_twice(4)", &[]).unwrap().get::<_, i32>(0), 8, "Python too");
     drop_database(&db);
 }

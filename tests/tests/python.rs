@@ -1,6 +1,6 @@
 //! LANGUAGE plpython3wasm through real connections: cancel and statement_timeout stop a Python loop,
-//! a new connection maps the runtime compiled by an earlier one, and results equal PL/Python's over
-//! 100,000 rows wherever plpython3u is installed. tests/regress/sql/python.sql covers the rest.
+//! a new connection maps the runtime compiled by an earlier one, millions of calls do not grow the
+//! interpreter, and results equal PL/Python's over 100,000 rows wherever plpython3u is installed. tests/regress/sql/python.sql covers the rest.
 
 use plwasm_tests::{connect, connect_with_options, drop_database, fresh_database, sqlstate};
 use std::time::{Duration, Instant};
@@ -72,7 +72,9 @@ fn cancel_and_statement_timeout_stop_a_python_loop() {
 fn a_new_connection_maps_the_compiled_runtime() {
     let db = fresh_database("it_py_code_cache");
     let mut first = connect(&db);
-    first.batch_execute("CREATE FUNCTION py_twice(x int) RETURNS int LANGUAGE plpython3wasm AS $$ return 2 * x $$").unwrap();
+    first
+        .batch_execute("CREATE FUNCTION py_twice(x int) RETURNS int LANGUAGE plpython3wasm AS $$ return 2 * x $$")
+        .unwrap();
     let doubled: i32 = first.query_one("SELECT py_twice(21)", &[]).unwrap().get(0);
     assert_eq!(doubled, 42);
     let mut second = connect(&db);
@@ -109,10 +111,8 @@ const SAME_FUNCTIONS: &[(&str, &str, &str)] = &[
 fn results_equal_plpython3u_over_100k_rows() {
     let db = fresh_database("it_py_equal");
     let mut client = connect(&db);
-    let available: i64 = client
-        .query_one("SELECT count(*) FROM pg_available_extensions WHERE name = 'plpython3u'", &[])
-        .unwrap()
-        .get(0);
+    let available: i64 =
+        client.query_one("SELECT count(*) FROM pg_available_extensions WHERE name = 'plpython3u'", &[]).unwrap().get(0);
     if available == 0 {
         eprintln!("plpython3u is not installed for this server: nothing to compare with");
         drop(client);
@@ -143,6 +143,32 @@ fn results_equal_plpython3u_over_100k_rows() {
         let different: i64 = client.query_one(&query, &[]).unwrap().get(0);
         assert_eq!(different, 0, "{call}: rows where plpython3wasm and plpython3u differ");
     }
+    drop(client);
+    drop_database(&db);
+}
+
+/// componentize-py 0.25.1 never frees a `list<u8>` a component returns (16 bytes a call), which is
+/// why answers travel as strings: two million calls returning bytes stay within a 48 MB interpreter.
+#[test]
+fn millions_of_calls_do_not_grow_the_interpreter() {
+    let db = fresh_database("it_py_leak");
+    let mut client = connect(&db);
+    client
+        .batch_execute(
+            "CREATE FUNCTION py_bytes(i int) RETURNS bytea STRICT LANGUAGE plpython3wasm AS $$ return i.to_bytes(8, 'little') $$;
+             SET plwasm.memory_limit = '48MB';",
+        )
+        .unwrap();
+    let calls: i64 = client
+        .query_one("SELECT count(py_bytes(i)) FROM generate_series(1, 2000000) AS i", &[])
+        .unwrap_or_else(|e| panic!("two million calls in a 48 MB interpreter: {e:?}"))
+        .get(0);
+    assert_eq!(calls, 2_000_000);
+    let instantiations: i64 = client
+        .query_one("SELECT instantiations FROM plwasm.backend_stats() WHERE fn_oid = 'py_bytes'::regproc", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(instantiations, 1, "one interpreter served every call");
     drop(client);
     drop_database(&db);
 }

@@ -135,7 +135,9 @@ unsafe fn encode_record(out: &mut Vec<u8>, value: Datum) -> Result<()> {
             out.extend_from_slice(&(live.len() as u32).to_le_bytes());
             for i in live {
                 let attr = &*pg_version::tuple_desc_attr(tupdesc, i);
-                out.extend_from_slice(&(CStr::from_ptr(attr.attname.data.as_ptr()).to_bytes().len() as u32).to_le_bytes());
+                out.extend_from_slice(
+                    &(CStr::from_ptr(attr.attname.data.as_ptr()).to_bytes().len() as u32).to_le_bytes(),
+                );
                 out.extend_from_slice(CStr::from_ptr(attr.attname.data.as_ptr()).to_bytes());
                 let ty = PyType::for_argument(attr.atttypid)?;
                 encode(out, &ty, if nulls[i] { None } else { Some(values[i]) })?;
@@ -161,7 +163,8 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.at.checked_add(n).filter(|end| *end <= self.bytes.len()).ok_or_else(|| malformed("too short"))?;
+        let end =
+            self.at.checked_add(n).filter(|end| *end <= self.bytes.len()).ok_or_else(|| malformed("too short"))?;
         let taken = &self.bytes[self.at..end];
         self.at = end;
         Ok(taken)
@@ -308,7 +311,10 @@ fn int_datum(value: i64, ty: &PyType) -> Result<Datum> {
         _ => (true, "bigint"),
     };
     if !fits {
-        return Err(PlWasmError::new(ErrorKind::OutOfRange, format!("value \"{value}\" is out of range for type {name}")));
+        return Err(PlWasmError::new(
+            ErrorKind::OutOfRange,
+            format!("value \"{value}\" is out of range for type {name}"),
+        ));
     }
     Ok(Datum::from(value))
 }

@@ -3,9 +3,9 @@
 
 use super::python_call;
 use crate::error::{PlWasmError, Result};
-use crate::function::python_check;
 use crate::function::body::ModuleSource;
 use crate::function::check::choose_export;
+use crate::function::python_check;
 use crate::guest::counters::Counters;
 use crate::guest::enter;
 use pgrx::pg_sys;

@@ -166,18 +166,16 @@ unsafe fn result_set(entry: &PythonEntry, reader: &mut Reader, fcinfo: pg_sys::F
         let rows = reader.u32()?;
         for _ in 0..rows {
             match &entry.result.kind {
-                PyKind::Record(record) if !sink.single_column => {
-                    match reader.u8()? {
-                        NONE => nulls.fill(true),
-                        RECORD => reader.record(record, &mut values, &mut nulls)?,
-                        _ => {
-                            return Err(PlWasmError::new(
-                                ErrorKind::NotSupported,
-                                "rows of a set must be dicts, sequences or objects, not strings",
-                            ));
-                        }
+                PyKind::Record(record) if !sink.single_column => match reader.u8()? {
+                    NONE => nulls.fill(true),
+                    RECORD => reader.record(record, &mut values, &mut nulls)?,
+                    _ => {
+                        return Err(PlWasmError::new(
+                            ErrorKind::NotSupported,
+                            "rows of a set must be dicts, sequences or objects, not strings",
+                        ));
                     }
-                }
+                },
                 _ => {
                     let value = reader.value(&entry.result)?;
                     nulls[0] = value.is_none();

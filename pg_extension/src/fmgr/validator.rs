@@ -1,7 +1,7 @@
 //! The validator, run by CREATE FUNCTION: types always, and the body too unless check_function_bodies is off.
 
-use crate::error::Result;
 use super::python_call;
+use crate::error::Result;
 use crate::function::python_check;
 use crate::function::{self, proc, proc::ProcInfo, signature::Signature};
 use pgrx::pg_sys::{self, Oid};

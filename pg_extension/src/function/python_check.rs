@@ -123,7 +123,9 @@ const PSEUDO: std::ffi::c_char = pg_sys::TYPTYPE_PSEUDO as std::ffi::c_char;
 /// The types of a Python function, checked (what the validator checks when bodies are not).
 pub fn check_types(info: &ProcInfo) -> Result<(Vec<PyType>, PyType)> {
     // SAFETY: catalog lookups of existing types.
-    if let Some(pseudo) = info.arg_types.iter().find(|oid| unsafe { pg_sys::get_typtype(**oid) } == PSEUDO && **oid != pg_sys::RECORDOID) {
+    if let Some(pseudo) =
+        info.arg_types.iter().find(|oid| unsafe { pg_sys::get_typtype(**oid) } == PSEUDO && **oid != pg_sys::RECORDOID)
+    {
         return Err(PlWasmError::new(
             ErrorKind::NotSupported,
             format!("Python functions cannot take arguments of type {} yet", crate::abi::types::type_name(*pseudo)),

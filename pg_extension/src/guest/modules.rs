@@ -105,7 +105,10 @@ pub fn compile(bytes: &[u8]) -> Result<(Rc<CompiledModule>, Prepared)> {
 
 /// Compile a component known by `hash` rather than by its content (a file plwasm ships, whose
 /// identity names it: runtime_file.rs), or find it ready in this backend or the code cache.
-pub fn compile_component_as(hash: ModuleHash, bytes: impl FnOnce() -> Result<Vec<u8>>) -> Result<(Rc<CompiledModule>, Prepared)> {
+pub fn compile_component_as(
+    hash: ModuleHash,
+    bytes: impl FnOnce() -> Result<Vec<u8>>,
+) -> Result<(Rc<CompiledModule>, Prepared)> {
     if let Some(found) = find_ready(&hash) {
         return Ok(found);
     }
