@@ -197,6 +197,17 @@ CREATE AGGREGATE plpgsql_mean_stddev(float8) (SFUNC = plpgsql_welford, STYPE = f
     INITCOND = '{0,0,0}', FINALFUNC = plpgsql_welford_final);
 """
 
+# The rolling mean in Python, for PL/Python and plwasm's trusted Python alike.
+ROLLING_MEAN_BODY = """total = 0.0
+out = []
+for i, x in enumerate(xs):
+    total += x
+    if i >= w:
+        total -= xs[i - w]
+    out.append(total / min(i + 1, w))
+return out
+"""
+
 # plwasm's trusted Python (docs/python.md): the same bodies as PL/Python's below.
 TRUSTED_PYTHON_FUNCTIONS = r"""
 CREATE FUNCTION pw_add(a int, b int) RETURNS int IMMUTABLE STRICT LANGUAGE plpython3wasm AS $$ return a + b $$;
@@ -249,15 +260,7 @@ for i in range(len(xs)):
 return out
 $$;
 CREATE FUNCTION py_rolling_mean(xs float8[], w int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpython3u AS $$
-total = 0.0
-out = []
-for i, x in enumerate(xs):
-    total += x
-    if i >= w:
-        total -= xs[i - w]
-    out.append(total / min(i + 1, w))
-return out
-$$;
+{ROLLING_MEAN_BODY}$$;
 CREATE FUNCTION py_welford(s float8[], x float8) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpython3u AS $$
 n = s[0] + 1.0
 d = x - s[1]
@@ -270,7 +273,7 @@ return [s[1], math.sqrt(s[2] / (s[0] - 1.0))]
 $$;
 CREATE AGGREGATE py_mean_stddev(float8) (SFUNC = py_welford, STYPE = float8[],
     INITCOND = '{0,0,0}', FINALFUNC = py_welford_final);
-"""
+""".replace("{ROLLING_MEAN_BODY}", ROLLING_MEAN_BODY)
 
 
 def window_query(aggregate, table="series"):

@@ -148,3 +148,23 @@ pub fn module_listing(client: &mut postgres::Client) -> Vec<String> {
 pub fn sqlstate(error: &postgres::Error) -> String {
     error.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no SQLSTATE: {error}"))
 }
+
+/// Wait (up to a minute) until backend `pid` is running a statement that mentions `what`, as
+/// pg_stat_activity shows it from the `observer` connection.
+pub fn wait_until_running(observer: &mut Client, pid: i32, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let pattern = format!("%{what}%");
+    loop {
+        let row = observer
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query LIKE $2",
+                &[&pid, &pattern],
+            )
+            .unwrap();
+        if row.get::<_, i64>(0) == 1 {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "backend {pid} never started running {what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

@@ -1,8 +1,7 @@
 //! Query cancel and backend termination stop a guest that is spinning with far more fuel than the
 //! test could wait for; the error is PostgreSQL's own, and the server never restarts.
 
-use plwasm_tests::{connect, drop_database, fresh_database, sqlstate};
-use std::time::{Duration, Instant};
+use plwasm_tests::{connect, drop_database, fresh_database, sqlstate, wait_until_running};
 
 const SPIN_SETUP: &str = r#"
     SET plwasm.max_fuel_per_call = 2147483647;
@@ -15,24 +14,6 @@ fn create_spin(db: &str) {
             r#"CREATE FUNCTION spin() RETURNS void LANGUAGE wasm AS $$ (module (func (export "spin") (loop br 0))) $$"#,
         )
         .unwrap();
-}
-
-/// Wait until backend `pid` is running `SELECT spin()`.
-fn wait_until_spinning(observer: &mut postgres::Client, pid: i32) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let row = observer
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query LIKE '%spin()%'",
-                &[&pid],
-            )
-            .unwrap();
-        if row.get::<_, i64>(0) == 1 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "backend {pid} never started spinning");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]
@@ -48,7 +29,7 @@ fn pg_cancel_backend_stops_a_spinning_guest() {
             let result = spinner.batch_execute("SELECT spin()");
             (spinner, result)
         });
-        wait_until_spinning(&mut observer, pid);
+        wait_until_running(&mut observer, pid, "spin()");
         observer.execute("SELECT pg_cancel_backend($1)", &[&pid]).unwrap();
         let (returned, result) = worker.join().unwrap();
         spinner = returned;
@@ -74,7 +55,7 @@ fn pg_terminate_backend_ends_a_spinning_backend_cleanly() {
     spinner.batch_execute(SPIN_SETUP).unwrap();
     let pid: i32 = spinner.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
     let worker = std::thread::spawn(move || spinner.batch_execute("SELECT spin()"));
-    wait_until_spinning(&mut observer, pid);
+    wait_until_running(&mut observer, pid, "spin()");
     let terminated: bool = observer.query_one("SELECT pg_terminate_backend($1, 10000)", &[&pid]).unwrap().get(0);
     assert!(terminated, "the backend exited within 10 s");
     let error = worker.join().unwrap().expect_err("the connection must end");

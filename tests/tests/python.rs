@@ -2,8 +2,8 @@
 //! a new connection maps the runtime compiled by an earlier one, millions of calls do not grow the
 //! interpreter, and results equal PL/Python's over 100,000 rows wherever plpython3u is installed. tests/regress/sql/python.sql covers the rest.
 
-use plwasm_tests::{connect, connect_with_options, drop_database, fresh_database, sqlstate};
-use std::time::{Duration, Instant};
+use plwasm_tests::{connect, connect_with_options, drop_database, fresh_database, sqlstate, wait_until_running};
+use std::time::Duration;
 
 const PY_SPIN: &str = r#"
     CREATE FUNCTION py_spin() RETURNS int LANGUAGE plpython3wasm AS $$
@@ -13,25 +13,6 @@ const PY_SPIN: &str = r#"
     $$;
     CREATE FUNCTION py_one() RETURNS int LANGUAGE plpython3wasm AS $$ return 1 $$;
 "#;
-
-/// Wait until backend `pid` is running a statement that mentions `what`.
-fn wait_until_running(observer: &mut postgres::Client, pid: i32, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let pattern = format!("%{what}%");
-    loop {
-        let row = observer
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query LIKE $2",
-                &[&pid, &pattern],
-            )
-            .unwrap();
-        if row.get::<_, i64>(0) == 1 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "backend {pid} never started running {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
 
 #[test]
 fn cancel_and_statement_timeout_stop_a_python_loop() {
