@@ -158,6 +158,10 @@ def _read_dims(data, at, dims):
     return items, at
 
 
+def _one_text(data):
+    return (data.decode(),)
+
+
 def _read_all(data, count):
     values, at = [], 0
     for _ in range(count):
@@ -279,7 +283,9 @@ def _write_record(out, value, fields):
 # Functions: a body becomes `def <name>(<parameters>):` with the body indented under it.
 
 GD = {}
+# Defined functions by number, and their specialised calls (`_invoker`).
 FUNCTIONS = []
+INVOKERS = []
 
 
 class Function:
@@ -364,7 +370,11 @@ def _define(name, params, arguments, returns, returns_set, body):
     fn.scope = {"__builtins__": builtins, "__name__": "__plwasm__", "GD": GD, "SD": {}}
     exec(code, fn.scope)
     fn.run = fn.scope.pop("__plwasm_function")
-    fn.packed = struct.Struct(arguments).unpack if arguments else None
+    # "text": one text argument, as its bytes alone; else a `struct` format, or tagged values.
+    if arguments == "text":
+        fn.packed = _one_text
+    else:
+        fn.packed = struct.Struct(arguments).unpack if arguments else None
     fn.count = len(params)
     fn.returns = json.loads(returns)
     fn.set = returns_set
@@ -385,10 +395,59 @@ def _answer(fn, value):
     return out.decode("latin-1")
 
 
+_answer_i64 = struct.Struct("<BBq").pack
+_answer_f64 = struct.Struct("<BBd").pack
+
+
+def _invoker(fn):
+    """The function's call, specialised once for how its arguments come and its result goes: every
+    bytecode here runs once per row."""
+    run, packed, count, answer = fn.run, fn.packed, fn.count, _answer
+    if fn.wants_args:
+        scope = fn.scope
+
+        def read(arguments):
+            args = packed(arguments) if packed else _read_all(arguments, count)
+            scope["args"] = list(args)
+            return args
+    elif packed:
+        read = packed
+    else:
+        def read(arguments):
+            return _read_all(arguments, count)
+    if fn.set:
+        return lambda arguments: answer(fn, run(*read(arguments)))
+    if fn.returns == "f":
+        def invoke(arguments):
+            result = run(*read(arguments))
+            if type(result) is float:
+                return _answer_f64(0, FLOAT, result).decode("latin-1")
+            return answer(fn, result)
+    elif fn.returns == "i":
+        def invoke(arguments):
+            result = run(*read(arguments))
+            if type(result) is int and -(2**63) <= result < 2**63:
+                return _answer_i64(0, INT, result).decode("latin-1")
+            return answer(fn, result)
+    elif fn.returns == "t":
+        def invoke(arguments):
+            result = run(*read(arguments))
+            if type(result) is str:
+                raw = result.encode()
+                return "\x00" + (_pack_len(STR, len(raw)) + raw).decode("latin-1")
+            return answer(fn, result)
+    else:
+        def invoke(arguments):
+            return answer(fn, run(*read(arguments)))
+    return invoke
+
+
 class WitWorld(wit_world.WitWorld):
     def define(self, name, params, arguments, returns, returns_set, body):
         try:
-            FUNCTIONS.append(_define(name, params, arguments, returns, returns_set, body))
+            fn = _define(name, params, arguments, returns, returns_set, body)
+            INVOKERS.append(_invoker(fn))
+            FUNCTIONS.append(fn)
         except Err:
             raise
         except BaseException as error:
@@ -399,17 +458,10 @@ class WitWorld(wit_world.WitWorld):
         _compile(name, params, body)
 
     def call(self, function, arguments):
-        fn = FUNCTIONS[function]
         try:
-            args = fn.packed(arguments) if fn.packed else _read_all(arguments, fn.count)
-            if fn.wants_args:
-                fn.scope["args"] = list(args)
-            result = fn.run(*args)
-            if fn.returns == "f" and type(result) is float and not fn.set:
-                return "\x00" + _pack_f64(FLOAT, result).decode("latin-1")
-            return _answer(fn, result)
+            return INVOKERS[function](arguments)
         except BaseException as error:
-            return chr(FAILURE) + _exception(error, fn)
+            return chr(FAILURE) + _exception(error, FUNCTIONS[function])
 
     def run(self, body):
         fn = _define("inline_code_block", [], "", '"v"', False, body)

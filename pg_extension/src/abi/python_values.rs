@@ -43,7 +43,7 @@ unsafe fn output_text(oid: pg_sys::Oid, value: Datum) -> Vec<u8> {
 ///
 /// # Safety
 /// `value` is a non-NULL varlena.
-unsafe fn varlena_bytes<'a>(value: Datum) -> &'a [u8] {
+pub unsafe fn varlena_bytes<'a>(value: Datum) -> &'a [u8] {
     // SAFETY: as this function's caller guarantees; the detoasted copy lives in the call's memory.
     unsafe {
         let detoasted = pg_sys::pg_detoast_datum_packed(value.cast_mut_ptr());

@@ -65,9 +65,11 @@ impl PythonSite {
         let args = unsafe { (*fcinfo).args.as_slice(entry.params.len()) };
         let mut bytes = Vec::with_capacity(self.argument_bytes);
         if entry.packed.is_some() {
-            // STRICT with fixed-width arguments only: none is NULL, each goes as its raw bytes.
+            // STRICT, so none is NULL: fixed-width arguments go as their raw bytes, and one text
+            // argument as its bytes.
             for (ty, arg) in entry.params.iter().zip(args) {
-                pack(&mut bytes, &ty.kind, arg.value);
+                // SAFETY: the argument is the call's, of the declared type, and not NULL.
+                unsafe { pack(&mut bytes, &ty.kind, arg.value) };
             }
         } else {
             for (ty, arg) in entry.params.iter().zip(args) {
@@ -87,10 +89,15 @@ impl PythonSite {
     }
 }
 
-/// A fixed-width argument's bytes, as `struct` reads them with the entry's packed format.
-fn pack(out: &mut Vec<u8>, kind: &PyKind, value: Datum) {
+/// An argument's bytes, as the runtime reads them with the entry's packed format.
+///
+/// # Safety
+/// `value` is a non-NULL value of the kind given.
+unsafe fn pack(out: &mut Vec<u8>, kind: &PyKind, value: Datum) {
     let raw = value.value() as u64;
     match kind {
+        // SAFETY: as this function's caller guarantees.
+        PyKind::Text => out.extend_from_slice(unsafe { python_values::varlena_bytes(value) }),
         PyKind::Bool => out.push((raw & 1) as u8),
         PyKind::Int2 => out.extend_from_slice(&(raw as i16).to_le_bytes()),
         PyKind::Int4 | PyKind::Float4 => out.extend_from_slice(&(raw as u32).to_le_bytes()),

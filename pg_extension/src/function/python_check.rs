@@ -4,7 +4,7 @@
 
 use super::entries;
 use super::proc::{self, ProcInfo, ProcVersion};
-use crate::abi::python_types::PyType;
+use crate::abi::python_types::{PyKind, PyType};
 use crate::catalog;
 use crate::error::{ErrorKind, PlWasmError, Result};
 use crate::guest::counters::{Counters, Prepared};
@@ -16,6 +16,9 @@ use std::collections::HashMap;
 use std::ffi::CStr;
 use std::path::PathBuf;
 use std::rc::Rc;
+
+/// The argument format of a function whose one argument is text: the text's bytes alone.
+pub const ONE_TEXT: &str = "text";
 
 /// The language's name in SQL.
 pub const LANGUAGE: &str = "plpython3wasm";
@@ -31,8 +34,8 @@ pub struct PythonEntry {
     pub name: String,
     pub params: Vec<PyType>,
     pub param_names: Vec<String>,
-    /// The `struct` format of the arguments when every one is a fixed-width value and the function
-    /// is STRICT (so never NULL): they then travel packed, without tags.
+    /// How the arguments travel untagged when the function is STRICT (so none is NULL): the
+    /// `struct` format of fixed-width ones, or ONE_TEXT for a single text argument's bytes.
     pub packed: Option<String>,
     pub result: PyType,
     pub returns_set: bool,
@@ -151,10 +154,11 @@ pub fn check_types(info: &ProcInfo) -> Result<(Vec<PyType>, PyType)> {
 
 fn check(oid: Oid, info: &ProcInfo) -> Result<(PythonEntry, Prepared)> {
     let (params, result) = check_types(info)?;
-    let packed = if info.strict {
-        params.iter().map(PyType::packed_format).collect::<Option<String>>().map(|f| format!("<{f}"))
-    } else {
-        None
+    let packed = match params.as_slice() {
+        _ if !info.strict => None,
+        // One text argument travels as its bytes alone ("text" to the runtime).
+        [only] if matches!(only.kind, PyKind::Text) => Some(ONE_TEXT.to_string()),
+        _ => params.iter().map(PyType::packed_format).collect::<Option<String>>().map(|f| format!("<{f}")),
     };
     let (runtime, prepared) = runtime()?;
     let entry = PythonEntry {

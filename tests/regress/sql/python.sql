@@ -257,7 +257,11 @@ SET plwasm.memory_limit = '64MB';
 SELECT hoard(200);
 RESET plwasm.memory_limit;
 SELECT hoard(2);
+-- (terse: the traceback's count of repeated frames depends on how deep the runtime's own frames go)
+\set VERBOSITY terse
 SELECT recurse(0);
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY verbose
 -- Deep nesting that Python's recursion check does not see runs into the wasm stack.
 CREATE FUNCTION nest(n int) RETURNS int LANGUAGE plpython3wasm AS $$
     x = []
