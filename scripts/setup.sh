@@ -58,12 +58,18 @@ CREATE OR REPLACE FUNCTION fib(int) RETURNS bigint IMMUTABLE STRICT LANGUAGE was
 CREATE OR REPLACE FUNCTION clamp(float8, float8, float8) RETURNS float8 IMMUTABLE STRICT LANGUAGE wasm
 AS 'scalar_examples';
 CREATE OR REPLACE FUNCTION shout(int) RETURNS int STRICT LANGUAGE wasm AS 'wasi_demo';
+-- Trusted Python (docs/python.md); the server compiles the Python runtime once, at its first use.
+CREATE OR REPLACE FUNCTION zscore(x float8, mu float8, sigma float8) RETURNS float8
+IMMUTABLE STRICT LANGUAGE plpython3wasm AS $$
+    return (x - mu) / sigma
+$$;
 SQL
 
 log "LANGUAGE wasm at work:"
 psql_demo -v ON_ERROR_STOP=1 <<'SQL'
 SELECT add(2, 3) AS "add(2, 3)", fib(50) AS "fib(50)", clamp(1.7, 0, 1) AS "clamp(1.7, 0, 1)";
 SELECT shout(2) AS "shout(2): its output arrives as NOTICEs";
+SELECT zscore(12, 10, 2) AS "zscore(12, 10, 2), LANGUAGE plpython3wasm";
 SELECT rolling_mean('{1, 2, 3, 4, 5}', 2) AS "rolling_mean('{1,2,3,4,5}', 2)",
        rolling_std('{2, 4, 4, 4, 5, 5, 7, 9}', 8) AS "rolling_std(..., 8)";
 SELECT name, size_bytes, cardinality(exports) AS exported_functions FROM plwasm.modules ORDER BY name;
