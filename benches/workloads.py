@@ -213,16 +213,8 @@ TRUSTED_PYTHON_FUNCTIONS = r"""
 CREATE FUNCTION pw_add(a int, b int) RETURNS int IMMUTABLE STRICT LANGUAGE plpython3wasm AS $$ return a + b $$;
 CREATE FUNCTION pw_upper(t text) RETURNS text IMMUTABLE STRICT LANGUAGE plpython3wasm AS $$ return t.upper() $$;
 CREATE FUNCTION pw_rolling_mean(xs float8[], w int) RETURNS float8[] IMMUTABLE STRICT LANGUAGE plpython3wasm AS $$
-total = 0.0
-out = []
-for i, x in enumerate(xs):
-    total += x
-    if i >= w:
-        total -= xs[i - w]
-    out.append(total / min(i + 1, w))
-return out
-$$;
-"""
+{ROLLING_MEAN_BODY}$$;
+""".replace("{ROLLING_MEAN_BODY}", ROLLING_MEAN_BODY)
 
 # PL/Python contenders, created only where the server offers plpython3u.
 PYTHON_FUNCTIONS = r"""
