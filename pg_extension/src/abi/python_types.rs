@@ -196,3 +196,16 @@ pub fn json_string(text: &str) -> String {
     out.push('"');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::json_string;
+
+    #[test]
+    fn column_names_are_json_strings() {
+        assert_eq!(json_string("plain"), "\"plain\"");
+        assert_eq!(json_string("a \"b\" \\ c"), "\"a \\\"b\\\" \\\\ c\"");
+        assert_eq!(json_string("tab\there"), "\"tab\\u0009here\"");
+        assert_eq!(json_string("naïve"), "\"naïve\"");
+    }
+}

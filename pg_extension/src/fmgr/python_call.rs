@@ -288,3 +288,28 @@ pub fn run_block(body: &str, role: Oid) -> Result<()> {
     let mut live = instance.borrow_mut();
     call_fallible(&mut live, "run", &[Val::String(body.to_string())], &counters).map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{answer_bytes, python_error};
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn an_answer_carries_one_byte_per_character() {
+        assert_eq!(&*answer_bytes("\0\u{2}*").unwrap(), b"\x02*");
+        assert_eq!(&*answer_bytes("\0\u{ff}\u{80}\u{0}").unwrap(), b"\xff\x80\x00", "bytes past ASCII come back");
+        assert!(answer_bytes("").is_err(), "an answer without a status is refused");
+    }
+
+    #[test]
+    fn a_failure_answer_becomes_an_error_of_its_kind() {
+        let error = answer_bytes("\u{ff}error\u{1f}ValueError: bad\u{1f}Traceback ...").unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Trap);
+        assert_eq!(error.message, "ValueError: bad");
+        assert_eq!(error.detail.as_deref(), Some("Traceback ..."));
+        assert_eq!(python_error("syntax\u{1f}invalid syntax (line 2)\u{1f}").kind, ErrorKind::InvalidDefinition);
+        assert_eq!(python_error("recursion\u{1f}RecursionError").kind, ErrorKind::StackExhausted);
+        assert_eq!(python_error("memory\u{1f}MemoryError\u{1f}").kind, ErrorKind::OutOfMemory);
+        assert!(python_error("error\u{1f}x\u{1f}").detail.is_none(), "an empty traceback is no DETAIL");
+    }
+}
